@@ -1,0 +1,391 @@
+"""Run a real Neo4j 5.26 Community server from Maven jars: ``engine db start|stop|status``.
+
+The server is Neo4j's own entry point (``org.neo4j.server.CommunityEntryPoint``), the
+same class the official Docker image execs, started with a ``neo4j.conf`` that binds
+Bolt and HTTP to 127.0.0.1 only. The data directory holds everything of one instance::
+
+    DATA_DIR/conf/neo4j.conf        written at every start from ServerSettings
+    DATA_DIR/data/                  the store (persists across stop/start)
+    DATA_DIR/logs/console.log       the server's output (``engine db logs``)
+    DATA_DIR/run/server.json        pid, ports, version of the running process
+    DATA_DIR/reelgraph-credentials.json   generated password (mode 0600), if any
+
+Several instances may run at once on different data directories and ports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.db.runtime import NEO4J_VERSION, Runtime, RuntimeSetupError, ensure_runtime
+from engine.graphdb import GraphConnectionError, wait_until_ready
+from engine.settings import (
+    DEFAULT_USER,
+    Neo4jSettings,
+    ServerSettings,
+    default_cache_dir,
+    read_local_credentials,
+)
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+_JVM_FLAGS = (
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Djdk.tls.ephemeralDHKeySize=2048",
+    "-Djdk.tls.rejectClientInitiatedRenegotiation=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+)
+
+
+class ServerError(RuntimeError):
+    """The local server could not be started, stopped or inspected."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What ``engine db status`` reports."""
+
+    running: bool
+    data_dir: Path
+    pid: int | None = None
+    bolt_uri: str | None = None
+    http_url: str | None = None
+    version: str | None = None
+    edition: str | None = None
+    store_bytes: int = 0
+    uptime_s: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "running": self.running,
+            "data_dir": str(self.data_dir),
+            "pid": self.pid,
+            "bolt_uri": self.bolt_uri,
+            "http_url": self.http_url,
+            "browser_url": f"{self.http_url}/browser/" if self.http_url else None,
+            "version": self.version,
+            "edition": self.edition,
+            "store_bytes": self.store_bytes,
+            "uptime_s": None if self.uptime_s is None else round(self.uptime_s, 1),
+        }
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port() -> int:
+    """A port that is free on 127.0.0.1 right now (for tests and parallel instances)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += (Path(root) / name).stat().st_size
+            except OSError:
+                pass
+    return total
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (ours, not yet reaped) is dead for our purposes.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _pid_is_our_server(pid: int, home: Path) -> bool:
+    """The pid runs Neo4j on this home (guards against a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return _pid_alive(pid)  # no /proc (macOS): trust the pid file
+    args = [a.decode(errors="replace") for a in cmdline]
+    return ENTRY_POINT in args and f"--home-dir={home}" in args
+
+
+class LocalServer:
+    """One local Neo4j instance, identified by its data directory."""
+
+    def __init__(self, settings: ServerSettings, cache_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.home = settings.data_dir.expanduser().resolve()
+        self.cache_dir = cache_dir or default_cache_dir()
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def conf_dir(self) -> Path:
+        return self.home / "conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "console.log"
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "run" / "server.json"
+
+    # -- state -------------------------------------------------------------------------
+    def _read_state(self) -> dict[str, object] | None:
+        if not self.state_file.is_file():
+            return None
+        try:
+            return dict(json.loads(self.state_file.read_text()))
+        except (OSError, ValueError):
+            return None
+
+    def running_pid(self) -> int | None:
+        """Pid of this data directory's live server, cleaning up a stale state file."""
+        state = self._read_state()
+        if state is None:
+            return None
+        pid = int(state["pid"])  # type: ignore[call-overload]
+        if _pid_alive(pid) and _pid_is_our_server(pid, self.home):
+            return pid
+        self.state_file.unlink(missing_ok=True)
+        return None
+
+    def client_settings(self) -> Neo4jSettings:
+        """How to connect to this instance (its generated password if it has one)."""
+        state = self._read_state() or {}
+        port = int(state.get("bolt_port", self.settings.bolt_port))  # type: ignore[call-overload]
+        creds = read_local_credentials(self.home)
+        user, password = creds if creds else (DEFAULT_USER, os.environ.get("NEO4J_PASSWORD"))
+        return Neo4jSettings(uri=f"bolt://127.0.0.1:{port}", user=user, password=password)
+
+    # -- config ------------------------------------------------------------------------
+    def _write_conf(self, runtime: Runtime) -> None:
+        s = self.settings
+        lines = [
+            "# Written by `engine db start` at every start; edit ServerSettings, not this file.",
+            "server.default_listen_address=127.0.0.1",
+            "server.default_advertised_address=127.0.0.1",
+            f"server.bolt.listen_address=127.0.0.1:{s.bolt_port}",
+            f"server.bolt.advertised_address=127.0.0.1:{s.bolt_port}",
+            "server.http.enabled=true",
+            f"server.http.listen_address=127.0.0.1:{s.http_port}",
+            f"server.http.advertised_address=127.0.0.1:{s.http_port}",
+            "server.https.enabled=false",
+            f"server.directories.plugins={runtime.plugins}",
+            f"server.directories.import={self.home / 'import'}",
+            f"server.memory.pagecache.size={s.pagecache}",
+            "dbms.security.auth_enabled=true",
+            "dbms.security.procedures.unrestricted=apoc.*",
+            "dbms.usage_report.enabled=false",
+            "db.tx_log.preallocate=false",
+            "db.tx_log.rotation.retention_policy=2 files",
+            "server.logs.gc.enabled=false",
+        ]
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        extra = self.home / "neo4j-extra.conf"
+        if extra.is_file():  # user overrides survive restarts
+            lines.append(extra.read_text())
+        (self.conf_dir / "neo4j.conf").write_text("\n".join(lines) + "\n")
+
+    def _set_initial_password(self, runtime: Runtime) -> None:
+        """First start only: set neo4j's password (given, or generated and kept 0600)."""
+        if (self.home / "data" / "dbms" / "auth.ini").exists():
+            return
+        password = os.environ.get("NEO4J_PASSWORD")
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(18)
+        env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
+        proc = subprocess.run(
+            [runtime.java, "-cp", runtime.classpath, "org.neo4j.cli.AdminTool",
+             "dbms", "set-initial-password", str(password)],
+            env=env, capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise ServerError(f"could not set the initial password: {proc.stderr or proc.stdout}")
+        if generated:
+            path = self.settings.credentials_path
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"user": DEFAULT_USER, "password": password}, fh)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, timeout: float = 180.0) -> ServerStatus:
+        """Start the server and wait until Bolt answers; raise :class:`ServerError`."""
+        pid = self.running_pid()
+        if pid is not None:
+            raise ServerError(
+                f"a Neo4j server already runs on {self.home} (pid {pid}); "
+                f"stop it with `engine db stop --data-dir {self.home}` or pick another --data-dir"
+            )
+        s = self.settings
+        for what, port in (("Bolt", s.bolt_port), ("HTTP", s.http_port)):
+            if port_in_use(port):
+                flag = "--bolt-port" if what == "Bolt" else "--http-port"
+                raise ServerError(
+                    f"{what} port {port} is already in use on 127.0.0.1 (another Neo4j?). "
+                    f"Stop that process or choose another port with {flag} N."
+                )
+        try:
+            runtime = ensure_runtime(self.cache_dir)
+        except RuntimeSetupError as exc:
+            raise ServerError(str(exc)) from exc
+        for sub in ("data", "logs", "run", "import", "conf"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        self._write_conf(runtime)
+        self._set_initial_password(runtime)
+
+        cmd = [
+            runtime.java, f"-Xms{min_heap(s.heap)}", f"-Xmx{s.heap}", *_JVM_FLAGS,
+            "-cp", runtime.classpath, ENTRY_POINT,
+            f"--home-dir={self.home}", f"--config-dir={self.conf_dir}", "--console-mode",
+        ]
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        started = time.time()
+        with open(self.log_file, "ab") as out:
+            proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.home, start_new_session=True,
+                env=dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir)),
+            )
+        state = {
+            "pid": proc.pid, "bolt_port": s.bolt_port, "http_port": s.http_port,
+            "version": runtime.version, "started_at": started, "heap": s.heap,
+            "pagecache": s.pagecache,
+        }
+        self.state_file.write_text(json.dumps(state))
+        try:
+            wait_until_ready(self.client_settings(), timeout, alive=lambda: proc.poll() is None)
+        except GraphConnectionError as exc:
+            tail = self._log_tail(40, since=log_offset)
+            if proc.poll() is None:
+                self._terminate(proc.pid, grace=30)
+            self.state_file.unlink(missing_ok=True)
+            raise ServerError(f"Neo4j did not start: {exc}\n--- {self.log_file} ---\n{tail}") from exc
+        return self.status()
+
+    def stop(self, timeout: float = 120.0) -> bool:
+        """Clean shutdown (SIGTERM -> Neo4j's shutdown hook); False if nothing ran."""
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        self._terminate(pid, grace=timeout)
+        self.state_file.unlink(missing_ok=True)
+        return True
+
+    def _terminate(self, pid: int, grace: float) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid):
+                _reap(pid)
+                return
+            time.sleep(0.2)
+        log.warning("Neo4j (pid %d) did not stop within %.0fs; killing it", pid, grace)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _reap(pid)
+
+    def status(self) -> ServerStatus:
+        """Running or not, with version, URIs, pid and store size."""
+        pid = self.running_pid()
+        store = _dir_size(self.home / "data") if (self.home / "data").exists() else 0
+        if pid is None:
+            return ServerStatus(running=False, data_dir=self.home, store_bytes=store)
+        state = self._read_state() or {}
+        client = self.client_settings()
+        version = str(state.get("version", NEO4J_VERSION))
+        edition = None
+        try:
+            from engine.graphdb import connect
+
+            driver = connect(client)
+            try:
+                records, _, _ = driver.execute_query(
+                    "CALL dbms.components() YIELD versions, edition "
+                    "RETURN versions[0] AS version, edition",
+                    database_="system",
+                )
+                version, edition = records[0]["version"], records[0]["edition"]
+            finally:
+                driver.close()
+        except GraphConnectionError as exc:
+            log.warning("server process is up but Bolt does not answer: %s", exc)
+        http_port = int(state.get("http_port", self.settings.http_port))  # type: ignore[call-overload]
+        return ServerStatus(
+            running=True, data_dir=self.home, pid=pid, bolt_uri=client.uri,
+            http_url=f"http://127.0.0.1:{http_port}", version=version, edition=edition,
+            store_bytes=store,
+            uptime_s=time.time() - float(state.get("started_at", time.time())),  # type: ignore[arg-type]
+        )
+
+    def _log_tail(self, lines: int, since: int = 0) -> str:
+        if not self.log_file.exists():
+            return "(no log yet)"
+        with open(self.log_file, "rb") as fh:
+            fh.seek(since)
+            data = fh.read().decode(errors="replace")
+        return "\n".join(data.splitlines()[-lines:])
+
+    def logs(self, lines: int = 50) -> str:
+        """The last ``lines`` lines of the server's console log."""
+        return self._log_tail(lines)
+
+
+def min_heap(heap: str) -> str:
+    """Initial heap: the max heap up to 512m, else 512m (quick start, no over-commit)."""
+    units = {"k": 1 / 1024, "m": 1, "g": 1024}
+    try:
+        mb = float(heap[:-1]) * units[heap[-1].lower()]
+    except (KeyError, ValueError) as exc:
+        raise ServerError(f"heap size {heap!r} is not like '512m' or '2g'") from exc
+    return heap if mb <= 512 else "512m"
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status so it leaves no zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

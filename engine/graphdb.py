@@ -1,0 +1,97 @@
+"""The edge where ReelGraph meets the Neo4j driver.
+
+A driver is created once (by the CLI or a test fixture) and injected into the IO
+modules (loader writer, export, write-back, query runner). Connection problems become a
+:class:`GraphConnectionError` with a message a person can act on, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import neo4j
+from neo4j import GraphDatabase
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+
+from engine.settings import Neo4jSettings
+
+log = logging.getLogger(__name__)
+
+
+class GraphConnectionError(RuntimeError):
+    """Neo4j could not be reached or refused the credentials."""
+
+
+def _explain(settings: Neo4jSettings, exc: Exception) -> GraphConnectionError:
+    if isinstance(exc, AuthError):
+        return GraphConnectionError(
+            f"Neo4j at {settings.uri} refused the credentials for user {settings.user!r}. "
+            "Check NEO4J_USER / NEO4J_PASSWORD (environment or .env); a local server started "
+            "by `engine db start` keeps its generated password in its data directory."
+        )
+    return GraphConnectionError(
+        f"cannot reach Neo4j at {settings.uri} ({exc.__class__.__name__}: {exc}). "
+        "Start the local server with `engine db start`, run `docker compose up --wait`, "
+        "or point NEO4J_URI at a running server."
+    )
+
+
+def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
+    """A driver for ``settings``; with ``verify``, fail fast with a clear message."""
+    auth = (settings.user, settings.password) if settings.password is not None else None
+    driver = GraphDatabase.driver(settings.uri, auth=auth, user_agent="reelgraph/0.1")
+    if verify:
+        try:
+            driver.verify_connectivity()
+            driver.execute_query("RETURN 1", database_=settings.database)
+        except (AuthError, ServiceUnavailable, SessionExpired, OSError, ValueError) as exc:
+            driver.close()
+            raise _explain(settings, exc) from exc
+    return driver
+
+
+@contextmanager
+def open_driver(settings: Neo4jSettings) -> Iterator[neo4j.Driver]:
+    """``with open_driver(s) as driver:`` — connect, verify, always close."""
+    driver = connect(settings)
+    try:
+        yield driver
+    finally:
+        driver.close()
+
+
+def wait_until_ready(
+    settings: Neo4jSettings, timeout: float, *, alive: Any = None, interval: float = 0.5
+) -> float:
+    """Poll until Bolt answers ``RETURN 1``; returns seconds waited.
+
+    ``alive`` is an optional callable returning ``False`` once the server process died,
+    so a crash is reported at once rather than after the timeout. Auth errors are not
+    retried: a wrong password will not fix itself.
+    """
+    start = time.monotonic()
+    last: Exception | None = None
+    while time.monotonic() - start < timeout:
+        if alive is not None and not alive():
+            raise GraphConnectionError("the Neo4j process exited before Bolt answered")
+        try:
+            driver = connect(settings, verify=False)
+            try:
+                # session.run: one attempt, no managed-transaction retry back-off.
+                with driver.session(database=settings.database) as session:
+                    session.run("RETURN 1").consume()
+                return time.monotonic() - start
+            finally:
+                driver.close()
+        except AuthError as exc:
+            raise _explain(settings, exc) from exc
+        except Exception as exc:  # noqa: BLE001 - any failure here means "not ready yet"
+            last = exc
+            time.sleep(interval)
+    raise GraphConnectionError(
+        f"Neo4j at {settings.uri} did not answer within {timeout:.0f}s (last error: {last})"
+    )
