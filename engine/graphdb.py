@@ -43,7 +43,12 @@ def _explain(settings: Neo4jSettings, exc: Exception) -> GraphConnectionError:
 def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
     """A driver for ``settings``; with ``verify``, fail fast with a clear message."""
     auth = (settings.user, settings.password) if settings.password is not None else None
-    driver = GraphDatabase.driver(settings.uri, auth=auth, user_agent="reelgraph/0.1")
+    # Our statements are reviewed and tested; server notifications (e.g. "property key
+    # does not exist" on a fresh database) would only be noise in the user's terminal.
+    driver = GraphDatabase.driver(
+        settings.uri, auth=auth, user_agent="reelgraph/0.1",
+        notifications_min_severity="OFF",
+    )
     if verify:
         try:
             driver.verify_connectivity()

@@ -16,6 +16,7 @@ from engine import __version__
 from engine.cli.common import AppContext
 from engine.cli.db import db
 from engine.cli.demo import demo
+from engine.cli.load import load
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -49,6 +50,7 @@ def cli(
 
 cli.add_command(db)
 cli.add_command(demo)
+cli.add_command(load)
 
 
 def main() -> None:

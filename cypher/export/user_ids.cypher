@@ -1,0 +1,12 @@
+// Purpose: ids of the users a training subgraph may include, with their rating counts.
+// Params:
+//   $minRatings  INTEGER        keep users with at least this many ratings in total
+//   $maxRatings  INTEGER|NULL   drop users with more (e.g. 200: the "bulk rater" cutoff)
+// Example:
+//   :param {minRatings: 1, maxRatings: null}
+MATCH (u:User)
+WITH u, COUNT { (u)-[:RATED]->() } AS degree
+WHERE degree >= $minRatings
+  AND ($maxRatings IS NULL OR degree <= $maxRatings)
+RETURN u.userId AS userId, degree
+ORDER BY userId

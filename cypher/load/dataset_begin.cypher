@@ -1,0 +1,14 @@
+// Purpose: create or refresh the :Dataset provenance node at the start of a load.
+// Params:
+//   $name       STRING   release name, e.g. 'ml-latest-small' or 'synthetic'
+//   $source     STRING   where the files came from
+//   $md5        STRING   md5 of the zip (null for a directory or synthetic data)
+//   $synthetic  BOOLEAN  true for generated data
+//   $expected   STRING   JSON of the source row counts
+// Example:
+//   :param {name: 'ml-latest-small', source: 'ml-latest-small.zip', md5: null, synthetic: false, expected: '{}'}
+MERGE (d:Dataset {name: $name})
+ON CREATE
+  SET d.status = 'loading', d.ratingsDone = 0, d.tagsDone = 0, d.startedAt = datetime()
+SET d.source = $source, d.md5 = $md5, d.synthetic = $synthetic, d.expected = $expected
+RETURN d.status AS status, d.ratingsDone AS ratingsDone, d.tagsDone AS tagsDone

@@ -1,0 +1,5 @@
+"""``python -m engine.cli`` == ``engine``."""
+
+from engine.cli import main
+
+main()

@@ -1,0 +1,188 @@
+"""The one recommender contract every model implements (conventions §6).
+
+Modelled on ``implicit.recommender_base.RecommenderBase``::
+
+    model = SomeModel(plain=1, numbers=2.0)        # hyper-parameters only, no IO
+    history = model.fit(train, valid=None)          # valid: early stopping / selection only
+    scores = model.score(users)                     # float32 [len(users), num_items]
+    items, s = model.recommend(users, k=10)         # int64 [n,k], float32 [n,k]; seen excluded
+    user_emb, item_emb = model.embeddings() or (None, None)
+    model.save(path); same = SomeModel.load(path)   # config.json + state.npz, no pickle
+
+Checkpoint layout (``dir/``): ``config.json`` = ``{"model": name, "params": {...constructor
+args...}, "num_users", "num_items", "extra"}`` and ``state.npz`` = the model's arrays plus
+the train CSR of seen items (``seen_indptr``/``seen_indices``), read with
+``allow_pickle=False``. The caller saves the :class:`~engine.data.IdMap` alongside.
+
+Subclasses store every constructor argument under the same attribute name (so
+:meth:`get_params` can rebuild them, as in scikit-learn), implement :meth:`_fit`,
+:meth:`score`, and the two state hooks :meth:`_state` / :meth:`_load_state`.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.data import Interactions
+from engine.metrics import mask_seen, top_k
+
+__all__ = ["Recommender", "SideFeatures"]
+
+log = logging.getLogger(__name__)
+
+#: Optional side information, e.g. ``{"item_genre": float32 [num_items, G]}``; models that
+#: do not use it ignore it (hetero GNNs added later read what they need).
+SideFeatures = Mapping[str, np.ndarray]
+
+R = TypeVar("R", bound="Recommender")
+
+
+class Recommender(abc.ABC):
+    """Abstract top-K recommender over user/item indices of one :class:`IdMap`."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.num_users = 0
+        self.num_items = 0
+        self._seen: sp.csr_matrix | None = None
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        train: Interactions,
+        valid: Interactions | None = None,
+        features: SideFeatures | None = None,
+    ) -> dict[str, Any]:
+        """Fit on ``train``; ``valid`` may only drive early stopping / model selection.
+
+        Returns a history dict (e.g. ``{"loss": [...], "valid_ndcg@10": [...],
+        "best_epoch": 12, "fit_seconds": 3.1}``).
+        """
+        self.num_users, self.num_items = int(train.num_users), int(train.num_items)
+        self._seen = train.to_csr(binary=True)
+        return self._fit(train, valid, features)
+
+    @abc.abstractmethod
+    def _fit(
+        self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
+    ) -> dict[str, Any]:
+        """Model-specific fitting (``self._seen`` and sizes are already set)."""
+
+    # ------------------------------------------------------------------ inference
+    @abc.abstractmethod
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """Scores of every item for ``users`` (int64 ``[n]``) -> float32 ``[n, num_items]``."""
+
+    def recommend(
+        self,
+        users: np.ndarray,
+        k: int = 10,
+        exclude_seen: bool = True,
+        batch_size: int = 1024,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items per user, best first: ``(items int64 [n,k], scores float32 [n,k])``.
+
+        Scores are computed in batches of ``batch_size`` users, so memory is
+        ``O(batch_size * num_items)``, never ``O(num_users * num_items)``. With
+        ``exclude_seen`` the train items of each user (kept from :meth:`fit`) are masked;
+        if fewer than ``k`` items remain, the tail holds ``-inf`` scores.
+        """
+        self._check_fitted()
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        k = min(k, self.num_items)
+        items_out = np.empty((len(users), k), dtype=np.int64)
+        scores_out = np.empty((len(users), k), dtype=np.float32)
+        for start in range(0, len(users), batch_size):
+            batch = users[start : start + batch_size]
+            s = np.array(self.score(batch), dtype=np.float32, copy=True)
+            if exclude_seen:
+                assert self._seen is not None
+                mask_seen(s, batch, self._seen)
+            items_out[start : start + len(batch)], scores_out[start : start + len(batch)] = top_k(
+                s, k
+            )
+        return items_out, scores_out
+
+    def embeddings(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(user_emb [U,d], item_emb [I,d])`` float32 for write-back, or ``None``."""
+        return None
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Score of each ``(users[j], items[j])`` pair (ratings for rating models)."""
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        out = np.empty(len(users), dtype=np.float32)
+        uniq, inv = np.unique(users, return_inverse=True)
+        for start in range(0, len(uniq), 1024):
+            block = self.score(uniq[start : start + 1024])
+            sel = (inv >= start) & (inv < start + 1024)
+            out[sel] = block[inv[sel] - start, items[sel]]
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (plain numbers/strings) read back from attributes."""
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        params = inspect.signature(type(self).__init__).parameters.values()
+        return {p.name: getattr(self, p.name) for p in params if p.name != "self" and p.kind in kinds}
+
+    def _state(self) -> dict[str, np.ndarray]:
+        """Arrays that, with the params, reproduce :meth:`score` exactly."""
+        return {}
+
+    def _load_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Inverse of :meth:`_state`."""
+
+    def save(self, path: Path) -> None:
+        """Write ``config.json`` + ``state.npz`` into directory ``path`` (created)."""
+        self._check_fitted()
+        assert self._seen is not None
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        config = {
+            "model": self.name,
+            "params": self.get_params(),
+            "num_users": self.num_users,
+            "num_items": self.num_items,
+        }
+        (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+        arrays = {f"state__{k}": np.asarray(v) for k, v in self._state().items()}
+        np.savez(
+            path / "state.npz",
+            seen_indptr=self._seen.indptr.astype(np.int64),
+            seen_indices=self._seen.indices.astype(np.int64),
+            **arrays,
+        )
+
+    @classmethod
+    def load(cls: type[R], path: Path) -> R:
+        """Rebuild a fitted model saved by :meth:`save` (no pickle)."""
+        path = Path(path)
+        config = json.loads((path / "config.json").read_text())
+        if config["model"] != cls.name:
+            raise ValueError(f"checkpoint holds {config['model']!r}, not {cls.name!r}")
+        model = cls(**config["params"])
+        model.num_users, model.num_items = int(config["num_users"]), int(config["num_items"])
+        with np.load(path / "state.npz", allow_pickle=False) as z:
+            indptr, indices = z["seen_indptr"], z["seen_indices"]
+            model._seen = sp.csr_matrix(
+                (np.ones(len(indices), np.float32), indices, indptr),
+                shape=(model.num_users, model.num_items),
+            )
+            state = {k[len("state__") :]: z[k] for k in z.files if k.startswith("state__")}
+        model._load_state(state)
+        return model
+
+    def _check_fitted(self) -> None:
+        if self._seen is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
