@@ -35,6 +35,9 @@ __all__ = [
     "degree_normalised",
     "sym_normalise",
     "sym_spmm",
+    "temporal_cooccurrence",
+    "fingerprint",
+    "csr_fingerprint",
     "to_torch_csr",
 ]
 
@@ -73,6 +76,35 @@ def degree_normalised(seen: sp.csr_matrix, user_exp: float, item_exp: float) -> 
     return sp.csr_matrix(sp.diags(su) @ r @ sp.diags(si))
 
 
+def temporal_cooccurrence(
+    user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, num_items: int, tau: float
+) -> np.ndarray:
+    """Time-decayed item-item co-occurrence graph, dense ``[I, I]`` float64.
+
+    ``W_ij = Σ_u exp(-|t_ui - t_uj| / tau)`` over users who interacted with both ``i`` and
+    ``j`` (a re-rated pair counts once, at its first timestamp); ``W_ii`` = degree of ``i``.
+    Each user's kernel block is positive semi-definite (Laplace kernel), so ``W`` is a
+    valid Gram matrix. ``tau -> inf`` gives the plain co-occurrence ``X^T X``.
+    Cost ``O(Σ_u n_u²)`` time, ``O(I²)`` memory -- for catalogues up to ~2·10⁴ items.
+    """
+    if not tau > 0:
+        raise ValueError(f"tau must be > 0 (use inf for no decay), got {tau}")
+    key = user.astype(np.int64) * np.int64(num_items) + item.astype(np.int64)
+    order = np.lexsort((timestamp, key))
+    first = np.r_[True, key[order][1:] != key[order][:-1]]
+    rows = order[first]
+    u, i, t = user[rows], item[rows], timestamp[rows].astype(np.float64)
+    by_user = np.argsort(u, kind="stable")
+    u, i, t = u[by_user], i[by_user], t[by_user]
+    bounds = np.r_[0, np.flatnonzero(np.diff(u)) + 1, len(u)]
+    w = np.zeros((num_items, num_items), dtype=np.float64)
+    inv_tau = 1.0 / tau if np.isfinite(tau) else 0.0
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        it, tt = i[a:b], t[a:b]
+        w[np.ix_(it, it)] += np.exp(-np.abs(tt[:, None] - tt[None, :]) * inv_tau)
+    return w
+
+
 def to_torch_csr(m: sp.csr_matrix, device: str | torch.device = "cpu") -> torch.Tensor:
     """A scipy CSR as a ``torch.sparse_csr_tensor`` (int64 indices, float32 values)."""
     return torch.sparse_csr_tensor(
@@ -97,7 +129,7 @@ class _SymSpMM(torch.autograd.Function):
 
 
 def sym_spmm(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Differentiable ``adj @ x`` for a *symmetric* sparse CSR ``adj`` ([N,N]) and dense ``x`` ([N,d])."""
+    """Differentiable ``adj @ x``: symmetric sparse CSR ``adj`` [N,N], dense ``x`` [N,d]."""
     return _SymSpMM.apply(adj, x)
 
 

@@ -73,7 +73,10 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, m)
     if k == 0:
         return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (n, 1))
+    if k < m:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(m), (n, 1))
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-part_scores, axis=1, kind="stable")
     items = np.take_along_axis(part, order, axis=1).astype(np.int64)
@@ -251,5 +254,7 @@ def rating_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
         "rmse": float(np.sqrt(np.mean(err**2))),
         "mae": float(np.mean(np.abs(err))),
         "r2": float(1.0 - (err**2).sum() / ss_tot) if ss_tot > 0 else float("nan"),
-        "mape": float(100.0 * np.mean(np.abs(err[nz]) / np.abs(y[nz]))) if nz.any() else float("nan"),
+        "mape": float(100.0 * np.mean(np.abs(err[nz]) / np.abs(y[nz])))
+        if nz.any()
+        else float("nan"),
     }

@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 class BPRModule(Protocol):
     """What :func:`train_bpr` needs from a model."""
 
-    def bpr_loss(
+    def bpr_loss(  # noqa: D102
         self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
-    ) -> torch.Tensor: ...  # noqa: D102
+    ) -> torch.Tensor: ...
 
     def parameters(self) -> Any: ...  # noqa: D102
 

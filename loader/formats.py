@@ -127,7 +127,7 @@ def _ids(*names: str) -> tuple[Col, ...]:
     return tuple(Col(n, "int") for n in names)
 
 
-_RATING: Final = Col("rating", "float", "rating not a number", "a number of stars")
+_RATING: Final = Col("rating", "float", "rating not a number", "a number of stars, e.g. 4 or 3.5")
 _TS: Final = Col("timestamp", "int", "timestamp not an integer", "seconds since 1970 (integer)")
 
 

@@ -134,31 +134,74 @@ def sample_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (user, movie) index pairs, ``counts[u]`` per user, movies drawn by popularity.
 
-    Returns ``(users, movies)`` int64 arrays sorted by user then movie.
+    Round 1 draws each user's count with replacement and drops repeats. Later rounds
+    draw only the shortfall, inflated by ``1 / (1 - popularity mass the user already
+    has)``, and keep a random subset of the new movies. Users still short after that
+    (very heavy users) are completed exactly. Returns ``(users, movies)`` int64 arrays
+    sorted by user then movie.
     """
-    n_movies = len(popularity)
-    cdf = np.cumsum(popularity)
-    cdf /= cdf[-1]
+    n_users, n_movies = len(counts), len(popularity)
+    prob, alias = _alias_table(popularity)
     have = np.empty(0, dtype=np.int64)  # sorted unique keys user * n_movies + movie
     need = counts.astype(np.int64)
-    for _ in range(_ROUNDS):
-        total = int(need.sum())
-        if total == 0:
+    for round_ in range(_ROUNDS):
+        if not need.any():
             break
-        u = np.repeat(np.arange(len(counts), dtype=np.int64), need)
-        m = np.searchsorted(cdf, rng.random(total), side="right").clip(max=n_movies - 1)
-        new = _sorted_unique(u * n_movies + m)
-        del u, m
+        draw = need
+        if round_:
+            mass = np.bincount(have // n_movies, weights=popularity[have % n_movies],
+                               minlength=n_users)
+            free = np.clip(1.0 - mass, 0.02, 1.0)
+            draw = np.where(need > 0, np.ceil(need / free * 1.2).astype(np.int64) + 1, 0)
+        u = np.repeat(np.arange(n_users, dtype=np.int64), draw)
+        new = _sorted_unique(u * n_movies + _draw(rng, prob, alias, len(u)))
+        del u
         if len(have):
             pos = np.searchsorted(have, new).clip(max=len(have) - 1)
             new = new[have[pos] != new]
-            have = np.insert(have, np.searchsorted(have, new), new)
-        else:
-            have = new
-        need = counts - np.bincount(have // n_movies, minlength=len(counts))
+        new = _at_most(rng, new, need, n_movies)
+        have = np.insert(have, np.searchsorted(have, new), new) if len(have) else new
+        need = counts - np.bincount(have // n_movies, minlength=n_users)
     if need.any():
         have = _fill_exact(rng, have, need, popularity)
     return have // n_movies, have % n_movies
+
+
+def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias table: O(1) draws from the discrete distribution ``p``."""
+    n = len(p)
+    prob = p * (n / p.sum())
+    alias = np.arange(n, dtype=np.int64)
+    small = np.flatnonzero(prob < 1.0).tolist()
+    large = np.flatnonzero(prob >= 1.0).tolist()
+    while small and large:
+        s, big = small.pop(), large[-1]
+        alias[s] = big
+        prob[big] -= 1.0 - prob[s]
+        if prob[big] < 1.0:
+            small.append(large.pop())
+    prob[small + large] = 1.0
+    return prob, alias
+
+
+def _draw(rng: np.random.Generator, prob: np.ndarray, alias: np.ndarray, size: int
+          ) -> np.ndarray:
+    """``size`` independent draws from an alias table."""
+    i = rng.integers(0, len(prob), size)
+    return np.where(rng.random(size) < prob[i], i, alias[i])
+
+
+def _at_most(rng: np.random.Generator, keys: np.ndarray, need: np.ndarray, n_movies: int
+             ) -> np.ndarray:
+    """A random subset of sorted ``keys`` with at most ``need[user]`` keys per user."""
+    users = keys // n_movies
+    if not (np.bincount(users, minlength=len(need)) > need).any():
+        return keys
+    order = np.lexsort((rng.random(len(keys)), users))
+    grouped = users[order]
+    starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+    rank = np.arange(len(keys)) - np.repeat(starts, np.diff(np.append(starts, len(keys))))
+    return np.sort(keys[order[rank < need[grouped]]])
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from engine.cli.common import AppContext
 from engine.cli.db import db
 from engine.cli.demo import demo
 from engine.cli.load import load
+from engine.cli.train import evaluate, models, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -51,6 +52,9 @@ def cli(
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(load)
+cli.add_command(train)
+cli.add_command(evaluate)
+cli.add_command(models)
 
 
 def main() -> None:

@@ -134,14 +134,15 @@ class Recommender(abc.ABC):
         """Constructor arguments (plain numbers/strings) read back from attributes."""
         kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         params = inspect.signature(type(self).__init__).parameters.values()
-        return {p.name: getattr(self, p.name) for p in params if p.name != "self" and p.kind in kinds}
+        names = [p.name for p in params if p.kind in kinds and p.name != "self"]
+        return {name: getattr(self, name) for name in names}
 
     def _state(self) -> dict[str, np.ndarray]:
         """Arrays that, with the params, reproduce :meth:`score` exactly."""
         return {}
 
-    def _load_state(self, state: Mapping[str, np.ndarray]) -> None:
-        """Inverse of :meth:`_state`."""
+    def _load_state(self, state: Mapping[str, np.ndarray]) -> None:  # noqa: B027
+        """Inverse of :meth:`_state` (no-op for stateless models)."""
 
     def save(self, path: Path) -> None:
         """Write ``config.json`` + ``state.npz`` into directory ``path`` (created)."""

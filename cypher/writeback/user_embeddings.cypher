@@ -1,0 +1,10 @@
+// Purpose: write one batch of user vectors into an embedding slot property (not read until the run is switched).
+// Params:
+//   $property  STRING     slot property, 'embedding' or 'embeddingB'
+//   $rows      LIST<MAP>  {id: INTEGER userId, embedding: LIST<FLOAT>}
+// Example:
+//   :param {property: 'embedding', rows: [{id: 1, embedding: [0.1, -0.2, 0.3]}]}
+UNWIND $rows AS row
+MATCH (u:User {userId: row.id})
+SET u[$property] = row.embedding
+RETURN count(u) AS written
