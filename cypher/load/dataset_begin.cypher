@@ -9,6 +9,6 @@
 //   :param {name: 'ml-latest-small', source: 'ml-latest-small.zip', md5: null, synthetic: false, expected: '{}'}
 MERGE (d:Dataset {name: $name})
 ON CREATE
-  SET d.status = 'loading', d.ratingsDone = 0, d.tagsDone = 0, d.startedAt = datetime()
+  SET d.status = 'loading', d.startedAt = datetime()
 SET d.source = $source, d.md5 = $md5, d.synthetic = $synthetic, d.expected = $expected
-RETURN d.status AS status, d.ratingsDone AS ratingsDone, d.tagsDone AS tagsDone
+RETURN d.status AS status
