@@ -98,7 +98,9 @@ def movie_features(train: Interactions, movies: pd.DataFrame) -> tuple[np.ndarra
     return x, names, genres
 
 
-def node_features(train: Interactions, movies: pd.DataFrame, users: pd.DataFrame | None = None) -> NodeFeatures:
+def node_features(
+    train: Interactions, movies: pd.DataFrame, users: pd.DataFrame | None = None
+) -> NodeFeatures:
     """Both feature matrices, fitted on ``train``."""
     ux, unames = user_features(train, users)
     mx, mnames, genres = movie_features(train, movies)

@@ -61,7 +61,7 @@ def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
 
 @contextmanager
 def open_driver(settings: Neo4jSettings) -> Iterator[neo4j.Driver]:
-    """``with open_driver(s) as driver:`` — connect, verify, always close."""
+    """Connect, verify, and always close the driver (a context manager)."""
     driver = connect(settings)
     try:
         yield driver

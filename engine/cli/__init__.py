@@ -17,6 +17,7 @@ from engine.cli.common import AppContext
 from engine.cli.db import db
 from engine.cli.demo import demo
 from engine.cli.load import load
+from engine.cli.recommend import explain, recommend, similar, writeback
 from engine.cli.train import evaluate, models, train
 
 
@@ -52,6 +53,10 @@ def cli(
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(load)
+cli.add_command(recommend)
+cli.add_command(similar)
+cli.add_command(explain)
+cli.add_command(writeback)
 cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(models)

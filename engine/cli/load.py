@@ -33,6 +33,7 @@ def resolve_source(name: str, path: Path | None) -> Path:
 
 
 def write_rejects(rejects: list, target: Path) -> None:  # type: ignore[type-arg]
+    """The rejected lines as CSV: file, line, problem, expected, text."""
     with open(target, "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["file", "line", "problem", "expected", "text"])

@@ -48,7 +48,8 @@ def selection_options(func: F) -> F:
         click.option("--since", help="Keep ratings on/after this date (YYYY-MM-DD, UTC)."),
         click.option("--until", help="Keep ratings before this date (YYYY-MM-DD, UTC)."),
         click.option("--min-rating", type=float, help="Keep only ratings >= this (implicit feedback)."),
-        click.option("--genre", "genres", multiple=True, help="Keep ratings of movies in these genres (repeatable)."),
+        click.option("--genre", "genres", multiple=True,
+                     help="Keep ratings of movies in these genres (repeatable)."),
         click.option("--sample-users", type=click.IntRange(min=1), help="Seeded random sample of N users."),
     ]
     for opt in reversed(opts):
@@ -100,6 +101,7 @@ def _export(app: AppContext, selection, progress: bool):  # type: ignore[no-unty
 
 
 def model_option(func: F) -> F:
+    """``--model`` and ``--param KEY=VALUE``."""
     func = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
                         help="Model hyper-parameter (repeatable), e.g. --param reg=500.")(func)
     return click.option("--model", default=None,
@@ -283,7 +285,7 @@ def evaluate(app: AppContext, model: str | None, params: tuple[str, ...], split_
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_table(result.rows, ks))
-    click.echo("\nper segment (NDCG@%d):" % ks[0])
+    click.echo(f"\nper segment (NDCG@{ks[0]}):")
     for sys_name, by_seg in result.segments.items():
         cells = "  ".join(f"{s} {v.get(f'ndcg@{ks[0]}', float('nan')):.4f} (n={int(v['n_users'])})"
                           for s, v in by_seg.items())
@@ -293,6 +295,7 @@ def evaluate(app: AppContext, model: str | None, params: tuple[str, ...], split_
 
 
 def format_table(rows: dict[str, dict[str, float]], ks: tuple[int, ...]) -> str:
+    """Metrics table, one row per system."""
     cols = [f"{m}@{k}" for k in ks for m in ("precision", "recall", "ndcg", "map", "hit")]
     cols += ["auc", f"coverage@{ks[0]}", f"novelty@{ks[0]}"]
     if any("rating_rmse" in r for r in rows.values()):
