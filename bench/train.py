@@ -148,9 +148,8 @@ def systems(quick: bool, pyg_budget: float, csr_budget: float) -> list[System]:
                               for r in (1.0, 10.0)]))
     out += [
         dict(label="BPR-MF", make=BPRMF, iterative=True,
-             grid=[dict(dim=64, lr=lr, reg=reg, epochs=ep, batch_size=4096, eval_every=5,
-                        patience=4) for lr in [1e-3, 5e-3] for reg in
-                   ([1e-4] if quick else [1e-5, 1e-4])][: 1 if quick else None]),
+             grid=[dict(dim=64, lr=5e-3, reg=reg, epochs=ep, batch_size=4096, eval_every=5,
+                        patience=3) for reg in ([1e-3] if quick else [1e-4, 1e-3, 1e-2])]),
         dict(label="PyG LightGCN", make=PyGLightGCN, iterative=True,
              grid=[dict(dim=64, num_layers=3, lr=lr, reg=1e-4, epochs=ep, batch_size=8192,
                         eval_every=10, patience=3, time_budget_s=pyg_budget) for lr in lrs]),
@@ -377,9 +376,8 @@ def run_rating(args: argparse.Namespace) -> dict[str, Any]:
 
     _, base, test = load_ml100k_fold("u1")
     val = carve_validation(base, ratio=0.1, seed=1)
-    grid = [dict(hidden=h, reg=r, epochs=30 if args.quick else 400)
-            for h in ([500] if args.quick else [300, 500]) for r in ([1.0] if args.quick else
-                                                                     [0.5, 1.0, 2.0])]
+    grid = [dict(hidden=500, reg=r, epochs=20 if args.quick else 300, patience=15)
+            for r in ([100.0] if args.quick else [30.0, 100.0, 300.0])]
     trials = []
     for params in grid:
         m = ItemAutoRec(**params)
@@ -407,9 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny grids, few epochs (smoke run)")
     p.add_argument("--threads", type=int, default=1, help="torch + BLAS threads")
     p.add_argument("--systems", default="", help="comma-separated labels/names to run")
-    p.add_argument("--pyg-budget", type=float, default=120.0,
+    p.add_argument("--pyg-budget", type=float, default=100.0,
                    help="seconds per PyG LightGCN validation run")
-    p.add_argument("--csr-budget", type=float, default=120.0,
+    p.add_argument("--csr-budget", type=float, default=100.0,
                    help="seconds per LightGCN-CSR validation run")
     p.add_argument("--scale", action="store_true", help="large synthetic step-time comparison")
     p.add_argument("--scale-shape", default="160000x59000x5000000")

@@ -17,12 +17,14 @@ from engine.models.graph_filter import GraphFilterCF
 from engine.models.lightgcn import LightGCNCSR
 from engine.models.popularity import PopularityRecommender
 from engine.models.pyg_lightgcn import PyGLightGCN
+from engine.models.rating_autorec import ItemAutoRec
 
 __all__ = [
     "BPRMF",
     "DEFAULT_MODEL",
     "EASE",
     "GraphFilterCF",
+    "ItemAutoRec",
     "LightGCNCSR",
     "MODELS",
     "PopularityRecommender",
@@ -35,7 +37,9 @@ __all__ = [
 
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF)
+    for cls in (
+        PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF, ItemAutoRec
+    )
 }
 
 #: Name of the default model: temporal graph-filter CF (best validated quality on P1).

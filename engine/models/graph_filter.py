@@ -67,6 +67,7 @@ __all__ = ["GraphFilterCF", "top_singular_vectors"]
 log = logging.getLogger(__name__)
 
 _DENSE_SVD_MAX = 16_000_000  # Gram entries up to which a dense eigh is used (4000²)
+MAX_ITEMS = 20_000  # dense [I, I] float64 filters: 20k items = 3.2 GB per matrix
 
 
 def top_singular_vectors(m: sp.csr_matrix, k: int, seed: int = 0) -> np.ndarray:
@@ -96,6 +97,8 @@ def top_singular_vectors(m: sp.csr_matrix, k: int, seed: int = 0) -> np.ndarray:
 class GraphFilterCF(Recommender):
     """Temporal rational + ideal low-pass graph filter (see module docstring).
 
+    Defaults are the values chosen on the P1 validation split (``bench/train.py``).
+
     Args:
         reg: λ of the rational filter (grows with the Gram's scale, ~ (1 + c)·400 here).
         time_weight: c, weight of the time-decayed co-occurrence (0 = plain EASE graph).
@@ -114,8 +117,8 @@ class GraphFilterCF(Recommender):
         reg: float = 800.0,
         time_weight: float = 4.0,
         time_scale: float = 600.0,
-        rank: int = 48,
-        lowpass_weight: float = 0.5,
+        rank: int = 32,
+        lowpass_weight: float = 0.25,
         degree_exp: float = 0.5,
         scale_sample: int = 2048,
         seed: int = 0,
@@ -168,6 +171,11 @@ class GraphFilterCF(Recommender):
         self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
     ) -> dict[str, Any]:
         assert self._seen is not None
+        if train.num_items > MAX_ITEMS:
+            raise ValueError(
+                f"graph_filter keeps dense [I, I] filters; {train.num_items} items exceed "
+                f"{MAX_ITEMS} -- use lightgcn_csr for catalogues this large"
+            )
         t0 = time.perf_counter()
         x = self._seen.astype(np.float64)
         deg = np.asarray(x.sum(axis=0)).ravel()

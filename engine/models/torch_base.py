@@ -6,8 +6,9 @@ how to read final ``(user [U,d], item [I,d])`` embeddings from it; this class ru
 NDCG@10, caches the final embeddings as float32 numpy arrays and scores with
 ``user_emb[users] @ item_emb.T`` ([n, I]).
 
-Checkpoints hold the module's ``state_dict`` tensors (as numpy) and the final
-embeddings, so a loaded model scores identically without rebuilding the graph.
+Checkpoints hold the module's ``state_dict`` tensors (as numpy, ``module.*`` keys) and the
+final embeddings, so a loaded model scores identically without rebuilding the graph; a
+loaded model has ``module = None`` (refit to continue training).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from engine.models import (
     EASE,
     MODELS,
     GraphFilterCF,
+    ItemAutoRec,
     LightGCNCSR,
     PopularityRecommender,
     PyGLightGCN,
@@ -47,8 +48,10 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "bpr_mf": lambda: BPRMF(dim=8, lr=0.05, epochs=40, batch_size=32, reg=1e-4),
     "lightgcn_csr": lambda: LightGCNCSR(dim=8, num_layers=2, lr=0.05, epochs=40, batch_size=32),
     "pyg_lightgcn": lambda: PyGLightGCN(dim=8, num_layers=2, lr=0.05, epochs=40, batch_size=32),
+    "i_autorec": lambda: ItemAutoRec(hidden=8, epochs=5, batch_size=8),
 }
-PERSONALISED = [name for name in FACTORIES if name != "popularity"]
+# popularity is not personalised; the rating model sees only 4-star ratings on the toy
+PERSONALISED = [name for name in FACTORIES if name not in ("popularity", "i_autorec")]
 
 
 def checkerboard() -> Interactions:
