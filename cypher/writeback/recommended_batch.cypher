@@ -1,4 +1,4 @@
-// Purpose: write (idempotently) one batch of top-K RECOMMENDED edges of a run; already-rated movies are skipped, ranks renumbered.
+// Purpose: idempotent path (resumed runs): MERGE one batch of top-K RECOMMENDED edges of a run; rated movies skipped, ranks renumbered.
 // Params:
 //   $runId  STRING     the run the edges belong to
 //   $rows   LIST<MAP>  {userId: INTEGER, movieIds: LIST<INTEGER>, scores: LIST<FLOAT>, ratings: LIST<FLOAT> or null}, best first

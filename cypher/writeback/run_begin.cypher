@@ -9,8 +9,11 @@
 //   $gitSha       STRING   commit of the code that trained it, or null
 //   $fingerprint  STRING   sha256 of the run's arrays (detects a different output under the same runId)
 //   $k            INTEGER  recommendations per user in this run
+//   $dotScores    BOOLEAN  whether the scores are user . movie embedding dot products (readers may then extend the top-K)
 // Example:
-//   :param {runId: 'example-run', model: 'ease', params: '{"reg": 400.0}', metrics: '{"ndcg@10": 0.3}', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'abc', k: 20}
+//   :param {runId: 'example-run', model: 'ease', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'abc', k: 20, dotScores: false}
+//   :param params => '{"reg": 400.0}'
+//   :param metrics => '{"ndcg@10": 0.3}'
 MERGE (run:ModelRun {runId: $runId})
 ON CREATE SET
   run.model = $model,
@@ -21,6 +24,7 @@ ON CREATE SET
   run.gitSha = $gitSha,
   run.fingerprint = $fingerprint,
   run.k = $k,
+  run.dotScores = $dotScores,
   run.current = false,
   run.status = 'writing',
   run.startedAt = datetime()

@@ -9,8 +9,11 @@
 //   $gitSha       STRING   commit, or null
 //   $fingerprint  STRING   sha256 of the run's arrays
 //   $k            INTEGER  recommendations per user
+//   $dotScores    BOOLEAN  whether the scores are embedding dot products
 // Example:
-//   :param {runId: 'example-run', model: 'ease', params: '{}', metrics: '{}', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'def', k: 20}
+//   :param {runId: 'example-run', model: 'ease', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'def', k: 20, dotScores: false}
+//   :param params => '{"reg": 400.0}'
+//   :param metrics => '{"ndcg@10": 0.3}'
 MATCH (run:ModelRun {runId: $runId})
 WHERE run.status <> 'complete'
 SET run.model = $model,
@@ -21,6 +24,7 @@ SET run.model = $model,
     run.gitSha = $gitSha,
     run.fingerprint = $fingerprint,
     run.k = $k,
+    run.dotScores = $dotScores,
     run.status = 'writing',
     run.current = false
 RETURN run.runId AS runId

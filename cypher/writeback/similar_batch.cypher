@@ -1,4 +1,4 @@
-// Purpose: write (idempotently) one batch of SIMILAR edges of a run (movie -> its nearest movies).
+// Purpose: idempotent path (resumed runs): MERGE one batch of SIMILAR edges of a run (movie -> its nearest movies).
 // Params:
 //   $runId  STRING     the run the edges belong to
 //   $rows   LIST<MAP>  {movieId: INTEGER, movieIds: LIST<INTEGER>, scores: LIST<FLOAT>}, most similar first

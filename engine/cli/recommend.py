@@ -195,7 +195,7 @@ def explain(app: AppContext, user_id: int, movie_id: int, fmt: str) -> None:
         return
     width = max(len(k) for k in row)
     for key, value in row.items():
-        if isinstance(value, list) and value and isinstance(value[0], (dict, str)):
+        if isinstance(value, list) and value and isinstance(value[0], dict) or key == "paths":
             click.echo(f"{key.ljust(width)}  ")
             for item in value:
                 click.echo(f"{'':{width}}  - {_cell(item, 200)}")

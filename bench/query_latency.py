@@ -1,0 +1,133 @@
+"""Query latency benchmark: the Cypher recommendation library under 1 and 8 concurrent clients.
+
+On a private Neo4j (or ``--uri``, which is WIPED) holding the bundled ml-latest-small and
+a written-back BPR-MF run (d=64, top-20, SIMILAR top-10), measures client-side latency
+(driver call to last record, i.e. what ``engine recommend`` waits for) of:
+
+* ``recommend/for_user``      -- top-10 with explanations (the model path), random users;
+* ``recommend/similar_movies`` -- top-10 by the movie vector index, random movies;
+* ``recommend/explain``        -- one (user, recommended movie) explanation (informative).
+
+Each query runs ``--requests`` times per concurrency level after a warm-up; prints
+p50/p90/p99 and throughput, writes ``bench/results/query_latency.json``. Goal: p50 <= 15
+ms, p99 <= 60 ms.
+
+    python bench/query_latency.py
+    python bench/query_latency.py --requests 2000 --clients 1 8 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.writeback import prepare_small, server  # noqa: E402
+from engine import queries  # noqa: E402
+from engine.graphdb import connect  # noqa: E402
+from engine.writeback import write_back  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "query_latency.json"
+
+
+def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Run ``name`` once per params dict spread over ``clients`` threads; latency stats."""
+    text = queries.load(name)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    parts = [params[i::clients] for i in range(clients)]
+
+    def client(mine: list[dict[str, Any]]) -> None:
+        local = []
+        for p in mine:
+            t0 = time.perf_counter()
+            records, _, _ = driver.execute_query(text, parameters_=p, routing_="r")
+            local.append((time.perf_counter() - t0) * 1000)
+            assert records, (name, p)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=client, args=(part,)) for part in parts]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    lat = np.array(latencies)
+    return {"requests": len(lat), "p50_ms": round(float(np.percentile(lat, 50)), 1),
+            "p90_ms": round(float(np.percentile(lat, 90)), 1),
+            "p99_ms": round(float(np.percentile(lat, 99)), 1),
+            "mean_ms": round(float(lat.mean()), 1), "per_second": round(len(lat) / wall, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--uri", help="use this server (it is WIPED) instead of a private one")
+    parser.add_argument("--user", default="neo4j")
+    parser.add_argument("--password", default=os.environ.get("NEO4J_PASSWORD"))
+    parser.add_argument("--heap", default="2g")
+    parser.add_argument("--pagecache", default="1g")
+    parser.add_argument("--skip-prepare", action="store_true",
+                        help="the server already holds ml-latest-small and a current run")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(args.seed)
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg(),
+                              "dataset": "ml-latest-small", "results": {}}
+    with server(args) as settings:
+        driver = connect(settings)
+        try:
+            if not args.skip_prepare:
+                _, runs = prepare_small(driver)
+                write_back(driver, runs[0], progress=False)
+            users = [r["u"] for r in driver.execute_query(
+                "MATCH (u:User)-[:RECOMMENDED]->() RETURN DISTINCT u.userId AS u")[0]]
+            movies = [r["m"] for r in driver.execute_query(
+                "MATCH (m:Movie) WHERE m.embedding IS NOT NULL OR m.embeddingB IS NOT NULL "
+                "RETURN m.movieId AS m")[0]]
+            pairs = [(r["u"], r["m"]) for r in driver.execute_query(
+                "MATCH (u:User)-[r:RECOMMENDED]->(m) WHERE r.rank = 1 "
+                "RETURN u.userId AS u, m.movieId AS m")[0]]
+            n = args.requests
+            workloads = {
+                "recommend/for_user": [
+                    {"userId": int(u), "k": 10, "genres": None, "yearMin": None, "yearMax": None,
+                     "minScore": None} for u in rng.choice(users, n)],
+                "recommend/similar_movies": [{"movieId": int(m), "k": 10} for m in rng.choice(movies, n)],
+                "recommend/explain": [{"userId": int(pairs[i][0]), "movieId": int(pairs[i][1])}
+                                      for i in rng.integers(0, len(pairs), max(n // 4, 20))],
+            }
+            for name, params in workloads.items():
+                run_load(driver, name, params[:50], 1)  # warm-up: plans, page cache
+                for clients in args.clients:
+                    stats = run_load(driver, name, params, clients)
+                    report["results"][f"{name} x{clients}"] = stats
+                    print(f"{name:<26} clients {clients:>2}: p50 {stats['p50_ms']:6.1f} ms  "
+                          f"p90 {stats['p90_ms']:6.1f}  p99 {stats['p99_ms']:6.1f}  "
+                          f"{stats['per_second']:7.1f} req/s  ({stats['requests']} requests)",
+                          flush=True)
+        finally:
+            driver.close()
+    report["load_average_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

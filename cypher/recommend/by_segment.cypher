@@ -1,0 +1,37 @@
+// Purpose: the $k movies the current run recommends most within each user segment by rating count:
+//   'very-low' (< $lowThreshold ratings), 'normal', 'power' (>= $powerThreshold), as in engine.metrics.segment_users.
+// Params:
+//   $lowThreshold    INTEGER  users with fewer ratings are 'very-low'
+//   $powerThreshold  INTEGER  users with at least this many ratings are 'power'
+//   $k               INTEGER  movies per segment
+// Example:
+//   :param {lowThreshold: 20, powerThreshold: 200, k: 5}
+OPTIONAL MATCH (run:ModelRun)
+WHERE run.switchedAt IS NOT NULL
+WITH run
+ORDER BY run.current DESC, run.switchedAt DESC
+LIMIT 1
+MATCH (u:User)
+WITH run, u, COUNT { (u)-[:RATED]->() } AS ratings
+WITH run, u, CASE WHEN ratings < $lowThreshold THEN 'very-low' WHEN ratings >= $powerThreshold THEN 'power' ELSE 'normal' END AS segment
+WITH run, segment, collect(u) AS users
+UNWIND users AS u
+MATCH (u)-[r:RECOMMENDED]->(m:Movie)
+WHERE r.runId = run.runId
+WITH run, segment, size(users) AS segmentUsers, m, count(r) AS recommendedTo, avg(r.score) AS avgScore, avg(r.rank) AS avgRank
+ORDER BY segment, recommendedTo DESC, avgScore DESC, m.movieId
+WITH run, segment, segmentUsers, collect({m: m, recommendedTo: recommendedTo, avgScore: avgScore, avgRank: avgRank})[..$k] AS top
+UNWIND range(0, size(top) - 1) AS i
+WITH run, segment, segmentUsers, top[i] AS row, i + 1 AS rank
+RETURN segment,
+       segmentUsers,
+       rank,
+       row.m.movieId AS movieId,
+       row.m.title AS title,
+       row.m.year AS year,
+       row.recommendedTo AS recommendedTo,
+       round(toFloat(row.recommendedTo) / segmentUsers, 3) AS shareOfSegment,
+       round(row.avgScore, 4) AS avgScore,
+       round(row.avgRank, 1) AS avgRank,
+       run.runId AS runId
+ORDER BY CASE segment WHEN 'very-low' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, rank

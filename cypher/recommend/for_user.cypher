@@ -1,0 +1,152 @@
+// Purpose: top-$k recommendations for a user from the current model run, with score, source and a one-line explanation.
+//   Rows come from the first paths that apply, in this order, until there are $k (column source):
+//   'model' (the run's RECOMMENDED edges), 'model:vector' (next best by the run's embeddings, for runs whose
+//   scores are embedding dot products), 'cold-start:genre-popularity' (popular unrated movies in the user's
+//   top genres), 'cold-start:popularity' (popular overall). Genre and year filters apply to every path,
+//   $minScore to the model paths only (popularity counts have another scale). A null filter is ignored.
+// Params:
+//   $userId    INTEGER        the user
+//   $k         INTEGER        how many rows
+//   $genres    LIST<STRING>   keep movies in any of these genres (null or [] = all)
+//   $yearMin   INTEGER        keep movies from this year on (null = no bound)
+//   $yearMax   INTEGER        keep movies up to this year (null = no bound)
+//   $minScore  FLOAT          keep model rows scoring at least this (null = no bound)
+// Example:
+//   :param {userId: 1, k: 10, genres: null, yearMin: null, yearMax: null, minScore: null}
+MATCH (u:User {userId: $userId})
+OPTIONAL MATCH (run:ModelRun)
+WHERE run.switchedAt IS NOT NULL
+WITH u, run
+ORDER BY run.current DESC, run.switchedAt DESC
+LIMIT 1
+// The user's profile from their 50 best (then newest) ratings: 10 favourites (>= 4 stars) with their
+// vectors in the run, and the 3 genres weighing most (ratings >= 3.5 count 1, lower ones 0.25).
+CALL (u) {
+  MATCH (u)-[r:RATED]->(m:Movie)
+  WITH m, r
+  ORDER BY r.rating DESC, r.timestamp DESC
+  LIMIT 50
+  RETURN collect({movie: m, rating: r.rating}) AS best
+}
+CALL (best) {
+  UNWIND best AS b
+  WITH b.movie AS m, CASE WHEN b.rating >= 3.5 THEN 1.0 ELSE 0.25 END AS w
+  MATCH (m)-[:IN_GENRE]->(g:Genre)
+  WITH g.name AS genre, sum(w) AS weight
+  ORDER BY weight DESC, genre
+  LIMIT 3
+  RETURN collect(genre) AS topGenres
+}
+WITH u, run, topGenres,
+     [b IN best WHERE b.rating >= 4.0 | {title: b.movie.title, movie: b.movie, vector: b.movie[run.embeddingProperty]}][..10] AS favourites
+// 1. The run's stored top-K.
+CALL (u, run) {
+  MATCH (u)-[r:RECOMMENDED]->(m:Movie)
+  WHERE r.runId = run.runId
+    AND ($minScore IS NULL OR r.score >= $minScore)
+    AND ($yearMin IS NULL OR m.year >= $yearMin)
+    AND ($yearMax IS NULL OR m.year <= $yearMax)
+    AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(g:Genre) WHERE g.name IN $genres })
+  WITH m, r
+  ORDER BY r.rank
+  LIMIT $k
+  RETURN collect({movie: m, score: r.score, rank: r.rank, predictedRating: r.predictedRating, source: 'model'}) AS modelRecs
+}
+// 2. Next best by the run's embeddings, beyond its stored top-K.
+CALL (u, run, modelRecs) {
+  WITH u, run, modelRecs, u[run.embeddingProperty] AS uv
+  WHERE size(modelRecs) < $k AND run.dotScores AND uv IS NOT NULL
+  CALL db.index.vector.queryNodes(run.movieIndex, 200, uv) YIELD node AS m
+  WHERE NOT m IN [x IN modelRecs | x.movie]
+    AND NOT EXISTS { (u)-[:RATED]->(m) }
+    AND ($yearMin IS NULL OR m.year >= $yearMin)
+    AND ($yearMax IS NULL OR m.year <= $yearMax)
+    AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(g:Genre) WHERE g.name IN $genres })
+  WITH m, uv, m[run.embeddingProperty] AS mv
+  WITH m, reduce(s = 0.0, i IN range(0, size(uv) - 1) | s + uv[i] * mv[i]) AS score
+  WHERE $minScore IS NULL OR score >= $minScore
+  WITH m, score
+  ORDER BY score DESC
+  LIMIT $k
+  RETURN collect({movie: m, score: score, rank: null, predictedRating: null, source: 'model:vector'}) AS vectorRecs
+}
+WITH u, run, favourites, topGenres, modelRecs + vectorRecs AS found
+// 3. Cold start: popular unrated movies in the user's top genres.
+CALL (u, topGenres, found) {
+  UNWIND CASE WHEN size(found) < $k THEN topGenres ELSE [] END AS genre
+  MATCH (m:Movie)-[:IN_GENRE]->(g:Genre {name: genre})
+  WHERE NOT m IN [x IN found | x.movie]
+    AND NOT EXISTS { (u)-[:RATED]->(m) }
+    AND ($yearMin IS NULL OR m.year >= $yearMin)
+    AND ($yearMax IS NULL OR m.year <= $yearMax)
+    AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(f:Genre) WHERE f.name IN $genres })
+  WITH DISTINCT m
+  WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
+  ORDER BY ratings DESC, m.movieId
+  LIMIT $k
+  RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, source: 'cold-start:genre-popularity'}) AS genreRecs
+}
+WITH u, run, favourites, topGenres, found + genreRecs AS found
+// 4. Cold start: popular overall.
+CALL (u, found) {
+  UNWIND CASE WHEN size(found) < $k THEN [true] ELSE [] END AS needed
+  MATCH (m:Movie)
+  WHERE NOT m IN [x IN found | x.movie]
+    AND NOT EXISTS { (u)-[:RATED]->(m) }
+    AND ($yearMin IS NULL OR m.year >= $yearMin)
+    AND ($yearMax IS NULL OR m.year <= $yearMax)
+    AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(f:Genre) WHERE f.name IN $genres })
+  WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
+  ORDER BY ratings DESC, m.movieId
+  LIMIT $k
+  RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, source: 'cold-start:popularity'}) AS popularRecs
+}
+WITH run, favourites, topGenres, (found + popularRecs)[..$k] AS recs
+UNWIND range(0, size(recs) - 1) AS i
+WITH run, favourites, topGenres, recs[i] AS rec, i + 1 AS position
+WITH run, favourites, topGenres, rec, position, rec.movie AS m
+WITH run, favourites, topGenres, rec, position, m, [(m)-[:IN_GENRE]->(g:Genre) | g.name] AS genres
+// Explanation: the favourite closest to the movie by the run's vectors, else by a SIMILAR edge of the run.
+CALL (run, favourites, m, rec) {
+  WITH favourites, m[run.embeddingProperty] AS mv, rec
+  UNWIND CASE WHEN rec.source STARTS WITH 'model' AND mv IS NOT NULL THEN favourites ELSE [] END AS fav
+  WITH fav, vector.similarity.cosine(fav.vector, mv) AS similarity
+  WHERE similarity IS NOT NULL
+  WITH fav, similarity
+  ORDER BY similarity DESC
+  LIMIT 1
+  RETURN collect({title: fav.title, similarity: similarity})[0] AS byVector
+}
+CALL (run, favourites, m, rec, byVector) {
+  UNWIND CASE WHEN rec.source STARTS WITH 'model' AND byVector IS NULL THEN favourites ELSE [] END AS f
+  WITH f.movie AS fav, m, run
+  MATCH (fav)-[s:SIMILAR]-(m)
+  WHERE s.runId = run.runId
+  WITH fav, s.score AS similarity
+  ORDER BY similarity DESC
+  LIMIT 1
+  RETURN collect({title: fav.title, similarity: similarity})[0] AS bySimilarEdge
+}
+WITH run, rec, position, m, genres, coalesce(byVector, bySimilarEdge) AS because,
+     [g IN genres WHERE g IN topGenres] AS sharedGenres
+RETURN position AS rank,
+       m.movieId AS movieId,
+       m.title AS title,
+       m.year AS year,
+       genres,
+       rec.score AS score,
+       rec.predictedRating AS predictedRating,
+       rec.source AS source,
+       CASE WHEN rec.source STARTS WITH 'model' THEN run.runId END AS runId,
+       because.title AS because,
+       sharedGenres,
+       CASE rec.source
+         WHEN 'model' THEN run.model + ' rank ' + toString(rec.rank) + ', score ' + toString(round(rec.score, 3))
+         WHEN 'model:vector' THEN run.model + ' embedding score ' + toString(round(rec.score, 3)) + ', beyond its stored top ' + toString(run.k)
+         WHEN 'cold-start:genre-popularity' THEN 'popular in your genres (' + toString(toInteger(rec.score)) + ' ratings)'
+         ELSE 'popular overall (' + toString(toInteger(rec.score)) + ' ratings)'
+       END
+       + CASE WHEN because IS NULL THEN '' ELSE '; close to ' + because.title + ', which you rated highly (similarity ' + toString(round(because.similarity, 2)) + ')' END
+       + CASE WHEN size(sharedGenres) = 0 THEN '' ELSE '; in your genres ' + reduce(s = '', g IN sharedGenres | s + CASE WHEN s = '' THEN '' ELSE ', ' END + g) END
+       AS explanation
+ORDER BY rank

@@ -1,0 +1,20 @@
+// Purpose: whether a user and a movie exist, and which model run readers see now (the CLI checks ids with it).
+// Params:
+//   $userId   INTEGER  a userId, or null
+//   $movieId  INTEGER  a movieId, or null
+// Example:
+//   :param {userId: 1, movieId: 1}
+OPTIONAL MATCH (run:ModelRun)
+WHERE run.switchedAt IS NOT NULL
+WITH run
+ORDER BY run.current DESC, run.switchedAt DESC
+LIMIT 1
+OPTIONAL MATCH (u:User {userId: $userId})
+OPTIONAL MATCH (m:Movie {movieId: $movieId})
+RETURN u IS NOT NULL AS userExists,
+       m IS NOT NULL AS movieExists,
+       m.title AS title,
+       run.runId AS runId,
+       run.model AS model,
+       run.k AS k,
+       toString(run.trainedAt) AS trainedAt
