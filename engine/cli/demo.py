@@ -70,7 +70,7 @@ def demo(ctx: click.Context, keep_running: bool, model: str | None, user_id: int
     root = ctx.find_root().command
     recommend_cmd = root.commands.get("recommend") if isinstance(root, click.Group) else None
     if recommend_cmd is not None:
-        ctx.invoke(recommend_cmd, user=user_id, k=10, explain=True)
+        ctx.invoke(recommend_cmd, user_id=user_id, k=10, with_explanation=True)
     else:
         click.echo("      (engine recommend is not part of this build yet)")
 
