@@ -19,6 +19,7 @@ from engine.cli.demo import demo
 from engine.cli.load import load
 from engine.cli.recommend import explain, recommend, similar, writeback
 from engine.cli.train import evaluate, models, train
+from engine.cli.viz import viz
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -60,6 +61,7 @@ cli.add_command(writeback)
 cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(models)
+cli.add_command(viz)
 
 
 def main() -> None:

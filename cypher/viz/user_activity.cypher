@@ -1,0 +1,18 @@
+// Purpose: every user's activity (number of ratings, mean rating) and, when asked, their vector in the current
+//   model run's embedding slot, for the activity plots and the user overlay of `engine viz`.
+// Params:
+//   $withEmbeddings  BOOLEAN  also return each user's vector (null when the run has none)
+// Example:
+//   :param withEmbeddings => false
+OPTIONAL MATCH (run:ModelRun)
+WHERE run.switchedAt IS NOT NULL
+WITH run
+ORDER BY run.current DESC, run.switchedAt DESC
+LIMIT 1
+MATCH (u:User)-[r:RATED]->(:Movie)
+WITH run, u, count(r) AS ratings, avg(r.rating) AS meanRating
+RETURN u.userId AS userId,
+       ratings,
+       meanRating,
+       CASE WHEN $withEmbeddings AND run IS NOT NULL THEN u[run.embeddingProperty] END AS embedding
+ORDER BY userId

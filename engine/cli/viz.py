@@ -1,0 +1,62 @@
+"""``engine viz``: figures and an interactive recommendation graph from Neo4j and a run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from engine.cli.common import AppContext, driver_for, friendly_errors
+
+
+@click.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="reports/latest",
+              show_default=True, help="Folder for the PNGs, subgraph.html and index.html.")
+@click.option("--user", "user_id", type=int, default=1, show_default=True,
+              help="userId whose recommendation subgraph is drawn.")
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Run directory (runs/RUN_ID) for training curves and rating-model evaluation plots.")
+@click.option("--genre", "genres", multiple=True, help="Keep recommendations in this genre (repeatable).")
+@click.option("--year", "years", help="Keep recommendations from these years: YEAR, FROM:TO, FROM: or :TO.")
+@click.option("--min-score", type=float, help="Keep recommendations scoring at least this.")
+@click.option("-k", type=click.IntRange(1, 100), default=10, show_default=True, help="Recommendations drawn.")
+@click.option("--low-max", type=int, default=20, show_default=True,
+              help="Users with at most this many ratings are 'very-low'.")
+@click.option("--power-min", type=int, default=200, show_default=True,
+              help="Users with at least this many ratings are 'power'.")
+@click.option("--projection", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True,
+              help="2-D projection of the embedding map.")
+@click.option("--clusters", type=click.IntRange(1, 30), default=8, show_default=True, help="KMeans clusters.")
+@click.pass_obj
+@friendly_errors
+def viz(app: AppContext, out_dir: Path, user_id: int, run_dir: Path | None, genres: tuple[str, ...],
+        years: str | None, min_score: float | None, k: int, low_max: int, power_min: int,
+        projection: str, clusters: int) -> None:
+    """Draw the graph and the current run: embedding map, clusters, activity, curves, a user's subgraph.
+
+    Writes PNGs, subgraph.html (interactive, works offline) and index.html into --out.
+
+    \b
+    Example:
+      engine viz --out reports/latest --user 1 --run runs/RUN_ID
+      engine viz --user 42 --genre Comedy --year 1990:1999 --min-score 0.5
+    """
+    from engine.cli.recommend import UnknownIdExit, parse_years
+    from engine.recommend import Reader, UnknownIdError
+    from engine.viz import report
+
+    if power_min <= low_max:
+        raise click.BadParameter("--power-min must be above --low-max")
+    year_min, year_max = parse_years(years)
+    settings = app.neo4j()
+    opts = report.Options(out=out_dir, user_id=user_id, run_dir=run_dir, genres=list(genres) or None,
+                          year_min=year_min, year_max=year_max, min_score=min_score, k=k, low_max=low_max,
+                          power_min=power_min, projection=projection, clusters=clusters)  # type: ignore[arg-type]
+    with driver_for(settings) as driver:
+        try:
+            sections = report.build(Reader(driver, settings.database), opts)
+        except UnknownIdError as exc:
+            raise UnknownIdExit(str(exc)) from exc
+    for s in sections:
+        click.echo(f"{s.title}: {', '.join(s.files) if s.files else 'skipped (' + s.skipped + ')'}")
+    click.echo(f"open {out_dir / 'index.html'}")

@@ -1,0 +1,15 @@
+"""Visual exploration of the graph and of a trained run (``engine viz``).
+
+Data flows one way, as everywhere in ReelGraph::
+
+    Neo4j --(cypher/viz/*.cypher, recommend/*.cypher)--> engine.viz.data  (the only IO module)
+          --> pure plotting modules: data in, figure files out
+              embedding.py  embedding map (PCA / t-SNE), KMeans clusters, genres per cluster
+              activity.py   user activity, segments, genre preference by segment
+              training.py   training curves (history.json), rating-model evaluation plots
+              subgraph.py   a user's recommendation subgraph as PNG (networkx) and HTML (pyvis)
+          --> report.py     runs all of it and writes ``index.html``
+
+matplotlib, scikit-learn and pyvis are imported inside functions, so importing this
+package (and ``engine --help``) stays fast.
+"""
