@@ -26,3 +26,35 @@ def test_demo_runs_the_whole_pipeline(neo4j_server, clean_graph, tmp_path) -> No
     assert rec[0]["n"] == 20
     # the printed recommendations are the ones in the graph
     assert any(title in result.output for title in rec[0]["titles"])
+
+
+def test_browser_guide_queries_run_in_order(neo4j_server, clean_graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Every ```cypher block of browser/guide.md runs (":param" blocks set the params)."""
+    import re
+    from pathlib import Path
+
+    from loader import read_movielens
+    from loader.ingest import load_dataset
+
+    root = Path(__file__).resolve().parents[2]
+    load_dataset(clean_graph, read_movielens(root / "data" / "ml-latest-small.zip"), progress=False)
+    s = neo4j_server.settings
+    result = CliRunner().invoke(
+        cli, ["--uri", s.uri, "--user", s.user, "--password", s.password or "", "train",
+              "--model", "bpr_mf", "--param", "epochs=3", "--no-progress", "--out", str(tmp_path)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    blocks = re.findall(r"```cypher\n(.*?)```", (root / "browser" / "guide.md").read_text(), flags=re.S)
+    assert len(blocks) >= 6
+    params: dict = {}
+    rows_seen = 0
+    for block in blocks:
+        text = block.strip()
+        if text.startswith(":param"):
+            rec, _, _ = clean_graph.execute_query(f"RETURN {text[len(':param'):].strip()} AS p")
+            params.update(rec[0]["p"])
+            continue
+        rec, _, _ = clean_graph.execute_query(text, params)
+        rows_seen += len(rec)
+    assert rows_seen > 0
