@@ -17,13 +17,20 @@ from engine.models.graph_filter import GraphFilterCF
 from engine.models.lightgcn import LightGCNCSR
 from engine.models.popularity import PopularityRecommender
 from engine.models.pyg_lightgcn import PyGLightGCN
+from engine.models.hetero_gat import HeteroGATRecommender
+from engine.models.hetero_sage import HeteroSAGERecommender
+from engine.models.rating import BiasedMF, HeteroSAGERatingModel
 from engine.models.rating_autorec import ItemAutoRec
 
 __all__ = [
     "BPRMF",
+    "BiasedMF",
     "DEFAULT_MODEL",
     "EASE",
     "GraphFilterCF",
+    "HeteroGATRecommender",
+    "HeteroSAGERatingModel",
+    "HeteroSAGERecommender",
     "ItemAutoRec",
     "LightGCNCSR",
     "MODELS",
@@ -38,7 +45,8 @@ __all__ = [
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
     for cls in (
-        PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF, ItemAutoRec
+        PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF, ItemAutoRec,
+        HeteroSAGERecommender, HeteroGATRecommender, HeteroSAGERatingModel, BiasedMF,
     )
 }
 

@@ -31,9 +31,10 @@ import copy
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import HeteroConv
+from torch_geometric.utils import to_torch_csr_tensor
 
 from engine.data import Interactions
 from engine.features import node_features
@@ -55,11 +57,13 @@ __all__ = [
     "HeteroLinkNet",
     "HeteroLinkRecommender",
     "NodeInput",
-    "ResidualHeteroEncoder",
+    "HeteroEncoderBase",
     "edge_types",
     "graph_inputs",
+    "node_sizes",
     "rated_edges",
     "side_features",
+    "to_adj_t",
     "train_rating",
 ]
 
@@ -167,6 +171,26 @@ def rated_edges(
     return out
 
 
+def node_sizes(num_users: int, num_items: int, num_genres: int) -> dict[str, int]:
+    """Node count per node type."""
+    return {NodeType.USER: num_users, NodeType.MOVIE: num_items, NodeType.GENRE: num_genres}
+
+
+def to_adj_t(
+    edge_index_dict: dict[EdgeType, torch.Tensor], sizes: dict[str, int]
+) -> dict[EdgeType, torch.Tensor]:
+    """Each ``[2, E]`` src -> dst ``edge_index`` as a sparse CSR ``adj_t`` ``[N_dst, N_src]``.
+
+    The edges of one relation must be distinct (duplicates would be summed).
+    """
+    out = {}
+    for (s, r, t), ei in edge_index_dict.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+            out[(s, r, t)] = to_torch_csr_tensor(ei.flip(0), size=(sizes[t], sizes[s]))
+    return out
+
+
 class NodeInput(nn.Module):
     """Layer-0 node states: learnable id embedding + linear projection of the features.
 
@@ -201,29 +225,33 @@ class NodeInput(nn.Module):
         return out
 
 
-class ResidualHeteroEncoder(nn.Module):
-    """Residual heterogeneous message passing with layer averaging (base of SAGE / GAT).
+class HeteroEncoderBase(nn.Module):
+    """Heterogeneous message passing with layer averaging (base of the SAGE / GAT encoders).
 
     For layers ``l = 0..L-1`` and node type ``t``::
 
         m_t     = sum_{relations r: s -> t} conv_r(h_s, h_t, edges_r)          [N_t, d]
-        h_t^l+1 = h_t^l + dropout(act(W_t^l h_t^l + m_t))                   [N_t, d]
+        z_t     = dropout(LeakyReLU(W_t^l h_t^l + m_t))                        [N_t, d]
+        h_t^l+1 = z_t            (or h_t^l + z_t with ``residual=True``)
         out_t   = (1 / (L + 1)) sum_{l=0..L} h_t^l                          [N_t, d]
 
-    (``HeteroConv`` with ``aggr='sum'`` across relations; the residual + layer mean keep
-    the id signal, as LightGCN's layer combination does). Subclasses create the
-    per-relation convolution in :meth:`make_conv`; ``uses_edge_attr`` says whether the
-    rating edge attribute is passed through.
+    (``HeteroConv`` with ``aggr='sum'`` across relations; the layer mean keeps the id
+    signal of layer 0, as LightGCN's layer combination does). Heavy dropout (0.5-0.7)
+    is what keeps the free id embeddings from memorising the train edges (cf. GC-MC's
+    node dropout). Subclasses create the per-relation convolution in :meth:`make_conv`;
+    ``uses_edge_attr`` says whether the rating edge attribute is passed through.
     """
 
     uses_edge_attr: bool = False
+    sparse: bool = False
 
     def __init__(
         self, num_users: int, num_items: int, num_genres: int, user_feat_dim: int,
         movie_feat_dim: int, dim: int, num_layers: int, dropout: float, rating_levels: int,
+        residual: bool = False,
     ) -> None:
         super().__init__()
-        self.dim, self.dropout = dim, dropout
+        self.dim, self.dropout, self.residual = dim, dropout, residual
         self.node_input = NodeInput(num_users, num_items, num_genres, user_feat_dim,
                                     movie_feat_dim, dim)
         types = [NodeType.USER, NodeType.MOVIE] + ([NodeType.GENRE] if num_genres else [])
@@ -248,7 +276,8 @@ class ResidualHeteroEncoder(nn.Module):
         """Layer-averaged node states ``{type: [N_type, d]}``."""
         h = self.node_input(user_x, movie_x)
         total = dict(h)
-        for conv, lins in zip(self.convs, self.self_lins, strict=True):
+        for conv, lins_ in zip(self.convs, self.self_lins, strict=True):
+            lins = cast(nn.ModuleDict, lins_)
             if self.uses_edge_attr and edge_attr_dict:
                 msg = conv(h, edge_index_dict, edge_attr_dict=edge_attr_dict)
             else:
@@ -258,7 +287,8 @@ class ResidualHeteroEncoder(nn.Module):
                 z = lins[t](x)
                 if t in msg:
                     z = z + msg[t]
-                new[t] = x + F.dropout(F.leaky_relu(z, 0.2), self.dropout, self.training)
+                z = F.dropout(F.leaky_relu(z, 0.2), self.dropout, self.training)
+                new[t] = x + z if self.residual else z
             h = new
             total = {t: total[t] + h[t] for t in total}
         return {t: v / (len(self.convs) + 1) for t, v in total.items()}
@@ -274,7 +304,13 @@ class HeteroLinkNet(nn.Module):
     SAGE ignores it, GAT can attend on it).
     """
 
-    def __init__(self, encoder: ResidualHeteroEncoder, inputs: GraphInputs, reg: float) -> None:
+    user_x: torch.Tensor
+    movie_x: torch.Tensor
+    edge_attr: torch.Tensor
+    edge_index: torch.Tensor
+    genre_edges: torch.Tensor
+
+    def __init__(self, encoder: HeteroEncoderBase, inputs: GraphInputs, reg: float) -> None:
         super().__init__()
         self.encoder, self.reg = encoder, reg
         self.register_buffer("user_x", inputs.user_x, persistent=False)
@@ -286,13 +322,27 @@ class HeteroLinkNet(nn.Module):
                              persistent=False)
         self.register_buffer("genre_edges", inputs.genre_edges, persistent=False)
         self.with_genres = inputs.num_genres > 0
+        self.sizes = node_sizes(len(inputs.user_x), len(inputs.movie_x), inputs.num_genres)
+        self._graph: tuple[dict[EdgeType, torch.Tensor], dict[EdgeType, torch.Tensor]] | None = (
+            None)
 
     def graph(self) -> tuple[dict[EdgeType, torch.Tensor], dict[EdgeType, torch.Tensor]]:
-        """``(edge_index_dict, edge_attr_dict)`` of the train graph."""
-        ei = {RATES: self.edge_index, RATED_BY: self.edge_index.flip(0)}
+        """``(edge_index_dict, edge_attr_dict)`` of the train graph.
+
+        For encoders with ``sparse = True`` the edges come as cached CSR ``adj_t``
+        matrices ``[N_dst, N_src]`` (one sparse product per relation instead of a
+        gather/scatter; the edges are distinct, so the result is the same).
+        """
+        if self._graph is not None and self._graph[0][RATES].device == self.edge_index.device:
+            return self._graph
+        ei: dict[EdgeType, torch.Tensor] = {RATES: self.edge_index,
+                                            RATED_BY: self.edge_index.flip(0)}
         if self.with_genres:
             ei[IN_GENRE], ei[HAS_MOVIE] = self.genre_edges, self.genre_edges.flip(0)
-        return ei, {RATES: self.edge_attr, RATED_BY: self.edge_attr}
+        if getattr(self.encoder, "sparse", False):
+            ei = to_adj_t(ei, self.sizes)
+        self._graph = (ei, {RATES: self.edge_attr, RATED_BY: self.edge_attr})
+        return self._graph
 
     def embed(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Final ``(user [U,d], movie [I,d])`` states."""
@@ -328,7 +378,7 @@ class HeteroLinkRecommender(TorchBPRRecommender):
     @abc.abstractmethod
     def _encoder(
         self, inputs: GraphInputs, num_users: int, num_items: int
-    ) -> ResidualHeteroEncoder:
+    ) -> HeteroEncoderBase:
         """A fresh encoder (a pure nn.Module built from the sizes in ``inputs``)."""
 
     def _fit(
