@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench._data import ML100K_ZIP, load_ml100k_fold  # noqa: E402
 from engine.data import IdMap, Interactions  # noqa: E402
-from engine.models.hetero_base import side_features  # noqa: E402
 from engine.metrics import rating_metrics  # noqa: E402
+from engine.models.hetero_base import side_features  # noqa: E402
 from engine.models.rating import BiasedMF, HeteroSAGERatingModel  # noqa: E402
 from engine.splits import carve_validation  # noqa: E402
 from loader import read_movielens  # noqa: E402

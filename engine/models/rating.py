@@ -35,6 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.data import Interactions
+from engine.metrics import rating_metrics
+from engine.models.base import Recommender, SideFeatures
 from engine.models.hetero_base import (
     GraphInputs,
     graph_inputs,
@@ -43,8 +45,6 @@ from engine.models.hetero_base import (
     to_adj_t,
     train_rating,
 )
-from engine.metrics import rating_metrics
-from engine.models.base import Recommender, SideFeatures
 from engine.models.hetero_sage import HeteroSAGEEncoder
 from engine.schema import HAS_MOVIE, IN_GENRE, EdgeType, NodeType
 

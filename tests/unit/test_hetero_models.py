@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from engine.data import Interactions
-from engine.models.hetero_base import graph_inputs, side_features
 from engine.models.base import Recommender
+from engine.models.hetero_base import graph_inputs, side_features
 from engine.models.hetero_gat import HeteroGATEncoder, HeteroGATRecommender
 from engine.models.hetero_sage import HeteroSAGEEncoder, HeteroSAGERecommender
 from engine.models.rating import BiasedMF, HeteroSAGERatingModel
