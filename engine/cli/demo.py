@@ -49,6 +49,8 @@ def demo(ctx: click.Context, keep_running: bool, model: str | None, user_id: int
             local.start()
         else:
             click.echo(f"[1/5] reusing the local Neo4j already running on {local.home}")
+    else:
+        click.echo("[1/5] using the Neo4j server named by NEO4J_URI / --uri")
     settings = app.neo4j()
     with open_driver(settings) as driver:
         records, _, _ = driver.execute_query(
