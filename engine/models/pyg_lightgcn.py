@@ -18,7 +18,7 @@ from torch import nn
 from torch_geometric.nn.models import LightGCN
 
 from engine.data import Interactions
-from engine.models.torch_base import TorchBPRRecommender
+from engine.models.lightgcn import LightGCNCSR
 
 __all__ = ["PyGLightGCN", "PyGLightGCNNet"]
 
@@ -58,30 +58,14 @@ class PyGLightGCNNet(nn.Module):
         return e[: self.num_users], e[self.num_users :]
 
 
-class PyGLightGCN(TorchBPRRecommender):
-    """PyG ``LightGCN`` trained with our BPR loop (reference system for the benchmark)."""
+class PyGLightGCN(LightGCNCSR):
+    """PyG ``LightGCN`` trained with our BPR loop (reference system for the benchmark).
+
+    Same hyper-parameters and training loop as :class:`LightGCNCSR` (inherited), only the
+    network differs: PyG's per-edge message passing instead of the cached CSR operator.
+    """
 
     name: ClassVar[str] = "pyg_lightgcn"
-
-    def __init__(
-        self,
-        dim: int = 64,
-        num_layers: int = 3,
-        reg: float = 1e-4,
-        lr: float = 5e-3,
-        epochs: int = 200,
-        batch_size: int = 8192,
-        seed: int = 0,
-        eval_every: int = 5,
-        patience: int = 4,
-        time_budget_s: float | None = None,
-        device: str = "cpu",
-    ) -> None:
-        super().__init__()
-        self.dim, self.num_layers, self.reg, self.lr = dim, num_layers, reg, lr
-        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
-        self.eval_every, self.patience = eval_every, patience
-        self.time_budget_s, self.device = time_budget_s, device
 
     def _build(self, train: Interactions) -> nn.Module:
         return PyGLightGCNNet(train.num_users, train.num_items, self.dim, self.num_layers,
