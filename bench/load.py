@@ -6,7 +6,10 @@ Side by side in one run, on the same server and data:
   CREATE path with per-batch checkpoints, i.e. resumable and idempotent);
 * ``reelgraph-reload`` -- the same command again on the loaded database (MERGE path);
 * ``reference`` -- the textbook batched ``UNWIND $rows MATCH .. MATCH .. MERGE`` from
-  Python with one map per row (the "≈70k rows/s" approach), on the same nodes.
+  Python with one map per row (the "≈70k rows/s" approach), on the same nodes;
+* ``bulk`` -- ``loader.bulk.bulk_load`` (what ``engine load`` picks for an empty local
+  database): import CSVs, stop, ``neo4j-admin database import``, start, constraints,
+  verify. Its rate is ratings / the whole wall time of all those steps.
 
 Prints RATED edges/s, the ratio to the reference, and peak memory (RSS high-water mark)
 of this process and of the Neo4j JVM. The data is SYNTHETIC (loader.synthetic).
@@ -33,6 +36,7 @@ from engine.db import LocalServer, free_port  # noqa: E402
 from engine.graphdb import connect  # noqa: E402
 from engine.settings import ServerSettings  # noqa: E402
 from loader import generate_synthetic  # noqa: E402
+from loader.bulk import bulk_load  # noqa: E402
 from loader.ingest import Writer, load_dataset, wipe  # noqa: E402
 
 REFERENCE = """
@@ -82,7 +86,7 @@ def reference_load(driver, data, batch: int) -> float:  # type: ignore[no-untype
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    ap.add_argument("--batch-size", type=int, default=20_000)
+    ap.add_argument("--batch-size", type=int, default=50_000)
     ap.add_argument("--reference-max", type=int, default=2_000_000,
                     help="run the reference on at most this many ratings (it is slow)")
     ap.add_argument("--heap", default="4g")
@@ -113,6 +117,12 @@ def main() -> None:
                 ref = None
                 if n <= args.reference_max:
                     ref = reference_load(driver, data, 10_000)
+                neo4j_rss = jvm_peak_rss_mib(pid)
+                driver.close()
+                bulk = bulk_load(server, data, progress=False)  # overwrites the database
+                pid = server.running_pid()
+                assert pid is not None
+                driver = connect(server.client_settings())
                 row = {
                     "ratings": n, "users": users, "movies": movies, "synthetic": True,
                     "generate_s": round(gen_s, 1),
@@ -120,8 +130,12 @@ def main() -> None:
                     "reelgraph_total_s": round(first.elapsed, 1),
                     "reload_edges_per_s": round(second.rated_per_second()),
                     "reference_edges_per_s": None if ref is None else round(ref),
+                    "bulk_edges_per_s": round(bulk.rated_per_second()),
+                    "bulk_seconds": {k: round(v, 1) for k, v in bulk.seconds.items()},
                     "python_peak_rss_mib": round(self_peak_rss_mib()),
-                    "neo4j_peak_rss_mib": round(jvm_peak_rss_mib(pid)),
+                    "neo4j_peak_rss_mib": round(neo4j_rss),
+                    "importer_peak_rss_mib": round(
+                        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
                 }
                 results.append(row)
                 print(json.dumps(row), flush=True)
@@ -131,12 +145,13 @@ def main() -> None:
 
     print("\nRATED edges/s into a local Neo4j 5.26 (SYNTHETIC data, one run, same server)")
     print(f"{'ratings':>11} {'first load':>11} {'reload':>9} {'reference':>10} {'x ref':>6}"
-          f" {'x 70k pub.':>10} {'py MiB':>7} {'neo4j MiB':>9}")
+          f" {'x 70k pub.':>10} {'bulk':>9} {'bulk x ref':>10} {'py MiB':>7} {'neo4j MiB':>9}")
     for r in results:
         ref = r["reference_edges_per_s"]
         ratio = f"{r['reelgraph_edges_per_s'] / ref:.2f}" if ref else "-"
         print(f"{r['ratings']:>11,} {r['reelgraph_edges_per_s']:>11,} {r['reload_edges_per_s']:>9,}"
               f" {ref or '-':>10} {ratio:>6} {r['reelgraph_edges_per_s'] / 70_000:>10.2f}"
+              f" {r['bulk_edges_per_s']:>9,} {r['bulk_edges_per_s'] / (ref or 70_000):>10.2f}"
               f" {r['python_peak_rss_mib']:>7} {r['neo4j_peak_rss_mib']:>9}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"cpu_count": os.cpu_count(), "results": results}, indent=2))

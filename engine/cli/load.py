@@ -5,10 +5,16 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from engine import queries
 from engine.cli.common import AppContext, driver_for, friendly_errors
+
+if TYPE_CHECKING:
+    from engine.db import LocalServer
+    from engine.settings import Neo4jSettings
 
 RELEASES = ("ml-latest-small", "ml-100k", "ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m",
             "ml-latest", "synthetic")
@@ -32,6 +38,21 @@ def resolve_source(name: str, path: Path | None) -> Path:
     return fetch(name, default_cache_dir() / "datasets")
 
 
+def local_server_for(settings: Neo4jSettings) -> LocalServer | None:
+    """The running `engine db` server that ``settings`` point at, if any (else remote)."""
+    from engine.db import LocalServer
+    from engine.settings import ServerSettings
+
+    server = LocalServer(ServerSettings.from_env())
+    from loader.bulk import marker_path
+
+    if server.running_pid() is None and not marker_path(server).is_file():
+        return None
+    if server.client_settings().uri != settings.uri or settings.database != "neo4j":
+        return None
+    return server
+
+
 def write_rejects(rejects: list, target: Path) -> None:  # type: ignore[type-arg]
     """The rejected lines as CSV: file, line, problem, expected, text."""
     with open(target, "w", newline="", encoding="utf-8") as fh:
@@ -49,9 +70,12 @@ def write_rejects(rejects: list, target: Path) -> None:  # type: ignore[type-arg
               help="fail: stop at the first bad line, write nothing; skip: drop bad lines, report them.")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="With --on-error skip: CSV of dropped lines [default NAME-rejects.csv].")
-@click.option("--batch-size", default=20_000, show_default=True, type=click.IntRange(min=1),
+@click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(min=1),
               help="Rows per write transaction.")
 @click.option("--replace", is_flag=True, help="Wipe a database holding another dataset first.")
+@click.option("--bulk", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Offline neo4j-admin import for an empty database on the local `engine db` server "
+                   "(stops and restarts it); auto: when the database is empty and there are >= 1M ratings.")
 @click.option("--users", default=10_000, show_default=True, help="synthetic: number of users.")
 @click.option("--movies", default=5_000, show_default=True, help="synthetic: number of movies.")
 @click.option("--ratings", default=1_000_000, show_default=True, help="synthetic: number of ratings.")
@@ -61,7 +85,7 @@ def write_rejects(rejects: list, target: Path) -> None:  # type: ignore[type-arg
 @friendly_errors
 def load(
     app: AppContext, name: str, path: Path | None, on_error: str, rejects: Path | None,
-    batch_size: int, replace: bool, users: int, movies: int, ratings: int, seed: int,
+    batch_size: int, replace: bool, bulk: str, users: int, movies: int, ratings: int, seed: int,
     progress: bool,
 ) -> None:
     """Load a MovieLens release (default: the bundled ml-latest-small) into Neo4j.
@@ -78,6 +102,7 @@ def load(
       engine load ml-25m                           # download from GroupLens (md5 checked)
       engine load synthetic --users 160000 --movies 60000 --ratings 25000000 --replace
       engine load --path my.zip --on-error skip --rejects bad-rows.csv
+      engine load synthetic --ratings 10000000 --bulk always   # offline import, empty local db
     """
     from loader import LoadError, generate_synthetic, read_movielens
     from loader.ingest import LoadConflictError, LoadVerificationError, load_dataset
@@ -104,11 +129,30 @@ def load(
             click.echo(f"  {r.message()}")
 
     settings = app.neo4j()
-    with driver_for(settings) as driver:
-        try:
-            summary = load_dataset(driver, data, database=settings.database,
-                                   batch_size=batch_size, replace=replace, progress=progress)
-        except (LoadConflictError, LoadVerificationError) as exc:
-            raise click.ClickException(str(exc)) from exc
+    server = local_server_for(settings)
+    from loader.bulk import BulkImportError, bulk_load, decide, marker_path
+
+    interrupted = server is not None and marker_path(server).is_file()
+    try:
+        if interrupted:
+            use_bulk, reason = decide(bulk, local=True, empty=True, ratings=len(data.ratings),  # type: ignore[arg-type]
+                                      interrupted=True)
+        else:
+            with driver_for(settings) as driver:
+                empty = bool(driver.execute_query(queries.load("admin/is_empty"),
+                                                  database_=settings.database).records[0]["empty"])
+                use_bulk, reason = decide(bulk, local=server is not None,  # type: ignore[arg-type]
+                                          empty=empty, ratings=len(data.ratings), interrupted=False)
+                if not use_bulk:
+                    click.echo(reason)
+                    summary = load_dataset(driver, data, database=settings.database,
+                                           batch_size=batch_size, replace=replace, progress=progress)
+        if use_bulk:
+            assert server is not None
+            click.echo(f"{reason}: neo4j-admin import (the server restarts; log "
+                       f"{server.home / 'logs' / 'import.log'})")
+            summary = bulk_load(server, data, database=settings.database, progress=progress)
+    except (LoadConflictError, LoadVerificationError, BulkImportError) as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(summary.table())
     click.echo(f"loaded {data.name} into {settings.redacted()} in {time.perf_counter() - t0:.1f}s")

@@ -49,3 +49,11 @@ def test_help_does_not_import_torch() -> None:
 
     code = "import sys; from engine.cli import cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_load_cli_batch_default_matches_loader() -> None:
+    from engine.cli.load import load
+    from loader.ingest import DEFAULT_BATCH_SIZE
+
+    option = next(p for p in load.params if p.name == "batch_size")
+    assert option.default == DEFAULT_BATCH_SIZE
