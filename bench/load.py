@@ -134,8 +134,7 @@ def main() -> None:
                     "bulk_seconds": {k: round(v, 1) for k, v in bulk.seconds.items()},
                     "python_peak_rss_mib": round(self_peak_rss_mib()),
                     "neo4j_peak_rss_mib": round(neo4j_rss),
-                    "importer_peak_rss_mib": round(
-                        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+                    "importer_peak_rss_mib": round(bulk.importer_peak_rss_mib or 0),
                 }
                 results.append(row)
                 print(json.dumps(row), flush=True)

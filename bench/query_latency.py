@@ -1,7 +1,8 @@
 """Query latency benchmark: the Cypher recommendation library under 1 and 8 concurrent clients.
 
-On a private Neo4j (or ``--uri``, which is WIPED) holding the bundled ml-latest-small and
-a written-back BPR-MF run (d=64, top-20, SIMILAR top-10), measures client-side latency
+On a private Neo4j (or ``--uri``, which is WIPED) holding, in turn, each ``--graphs``
+(the bundled ml-latest-small; ML-100K from ../shared; a SYNTHETIC 1M-rating graph) and a
+written-back BPR-MF run (d=64, top-20, SIMILAR top-10), measures client-side latency
 (driver call to last record, i.e. what ``engine recommend`` waits for) of:
 
 * ``recommend/for_user``      -- top-10 with explanations (the model path), random users;
@@ -12,7 +13,7 @@ Each query runs ``--requests`` times per concurrency level after a warm-up; prin
 p50/p90/p99 and throughput, writes ``bench/results/query_latency.json``. Goal: p50 <= 15
 ms, p99 <= 60 ms.
 
-    python bench/query_latency.py
+    python bench/query_latency.py --graphs ml-100k synthetic-1m
     python bench/query_latency.py --requests 2000 --clients 1 8 16
 """
 
@@ -32,12 +33,25 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.writeback import prepare_small, server  # noqa: E402
+from bench.writeback import prepare_real, server  # noqa: E402
 from engine import queries  # noqa: E402
 from engine.graphdb import connect  # noqa: E402
 from engine.writeback import write_back  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "query_latency.json"
+SHARED = Path(os.environ.get("REELGRAPH_SHARED_DATA", ROOT.parent / "shared" / "data" / "movielens"))
+GRAPHS = ("ml-latest-small", "ml-100k", "synthetic-1m")
+
+
+def dataset(name: str):  # type: ignore[no-untyped-def]
+    """The MovieLensData of one benchmark graph."""
+    from loader import generate_synthetic, read_movielens
+
+    if name == "ml-latest-small":
+        return read_movielens(ROOT / "data" / "ml-latest-small.zip")
+    if name == "ml-100k":
+        return read_movielens(SHARED / "ml-100k.zip")
+    return generate_synthetic(users=6_501, movies=8_559, ratings=1_000_000, seed=0)
 
 
 def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -71,8 +85,41 @@ def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> d
             "mean_ms": round(float(lat.mean()), 1), "per_second": round(len(lat) / wall, 1)}
 
 
+def measure_graph(driver, args: argparse.Namespace) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Latency of each workload at each concurrency on the graph the server holds now."""
+    rng = np.random.default_rng(args.seed)
+    results: dict[str, Any] = {}
+    users = [r["u"] for r in driver.execute_query(
+        "MATCH (u:User)-[:RECOMMENDED]->() RETURN DISTINCT u.userId AS u")[0]]
+    movies = [r["m"] for r in driver.execute_query(
+        "MATCH (m:Movie) WHERE m.embedding IS NOT NULL OR m.embeddingB IS NOT NULL "
+        "RETURN m.movieId AS m")[0]]
+    pairs = [(r["u"], r["m"]) for r in driver.execute_query(
+        "MATCH (u:User)-[r:RECOMMENDED]->(m) WHERE r.rank = 1 "
+        "RETURN u.userId AS u, m.movieId AS m")[0]]
+    n = args.requests
+    workloads = {
+        "recommend/for_user": [
+            {"userId": int(u), "k": 10, "genres": None, "yearMin": None, "yearMax": None,
+             "minScore": None} for u in rng.choice(users, n)],
+        "recommend/similar_movies": [{"movieId": int(m), "k": 10} for m in rng.choice(movies, n)],
+        "recommend/explain": [{"userId": int(pairs[i][0]), "movieId": int(pairs[i][1])}
+                              for i in rng.integers(0, len(pairs), max(n // 4, 20))],
+    }
+    for name, params in workloads.items():
+        run_load(driver, name, params[:50], 1)  # warm-up: plans, page cache
+        for clients in args.clients:
+            stats = run_load(driver, name, params, clients)
+            results[f"{name} x{clients}"] = stats
+            print(f"  {name:<26} clients {clients:>2}: p50 {stats['p50_ms']:6.1f} ms  "
+                  f"p90 {stats['p90_ms']:6.1f}  p99 {stats['p99_ms']:6.1f}  "
+                  f"{stats['per_second']:7.1f} req/s  ({stats['requests']} requests)", flush=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--graphs", nargs="+", choices=GRAPHS, default=list(GRAPHS))
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seed", type=int, default=0)
@@ -82,45 +129,22 @@ def main() -> None:
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--pagecache", default="1g")
     parser.add_argument("--skip-prepare", action="store_true",
-                        help="the server already holds ml-latest-small and a current run")
+                        help="the server already holds the (one) graph and a current run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    rng = np.random.default_rng(args.seed)
     report: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg(),
-                              "dataset": "ml-latest-small", "results": {}}
+                              "graphs": {}}
     with server(args) as settings:
         driver = connect(settings)
         try:
-            if not args.skip_prepare:
-                _, runs = prepare_small(driver)
-                write_back(driver, runs[0], progress=False)
-            users = [r["u"] for r in driver.execute_query(
-                "MATCH (u:User)-[:RECOMMENDED]->() RETURN DISTINCT u.userId AS u")[0]]
-            movies = [r["m"] for r in driver.execute_query(
-                "MATCH (m:Movie) WHERE m.embedding IS NOT NULL OR m.embeddingB IS NOT NULL "
-                "RETURN m.movieId AS m")[0]]
-            pairs = [(r["u"], r["m"]) for r in driver.execute_query(
-                "MATCH (u:User)-[r:RECOMMENDED]->(m) WHERE r.rank = 1 "
-                "RETURN u.userId AS u, m.movieId AS m")[0]]
-            n = args.requests
-            workloads = {
-                "recommend/for_user": [
-                    {"userId": int(u), "k": 10, "genres": None, "yearMin": None, "yearMax": None,
-                     "minScore": None} for u in rng.choice(users, n)],
-                "recommend/similar_movies": [{"movieId": int(m), "k": 10} for m in rng.choice(movies, n)],
-                "recommend/explain": [{"userId": int(pairs[i][0]), "movieId": int(pairs[i][1])}
-                                      for i in rng.integers(0, len(pairs), max(n // 4, 20))],
-            }
-            for name, params in workloads.items():
-                run_load(driver, name, params[:50], 1)  # warm-up: plans, page cache
-                for clients in args.clients:
-                    stats = run_load(driver, name, params, clients)
-                    report["results"][f"{name} x{clients}"] = stats
-                    print(f"{name:<26} clients {clients:>2}: p50 {stats['p50_ms']:6.1f} ms  "
-                          f"p90 {stats['p90_ms']:6.1f}  p99 {stats['p99_ms']:6.1f}  "
-                          f"{stats['per_second']:7.1f} req/s  ({stats['requests']} requests)",
-                          flush=True)
+            for graph in args.graphs:
+                t0 = time.perf_counter()
+                if not args.skip_prepare:
+                    _, runs = prepare_real(driver, dataset(graph))
+                    write_back(driver, runs[0], progress=False)
+                print(f"{graph}: prepared in {time.perf_counter() - t0:.0f}s", flush=True)
+                report["graphs"][graph] = measure_graph(driver, args)
         finally:
             driver.close()
     report["load_average_after"] = os.getloadavg()

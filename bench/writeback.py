@@ -63,25 +63,31 @@ def server(args: argparse.Namespace) -> Iterator[Neo4jSettings]:
             local.stop()
 
 
-def prepare_small(driver, dim: int = 64, seed: int = 0) -> tuple[Any, list[RunOutput]]:  # type: ignore[no-untyped-def]
-    """Load the bundled ml-latest-small; two BPR-MF runs (seeds) with SIMILAR top-10."""
+def prepare_real(driver, data, dim: int = 64, seed: int = 0) -> tuple[Any, list[RunOutput]]:  # type: ignore[no-untyped-def]
+    """Load ``data`` for real; two BPR-MF runs (seeds) with top-20 and SIMILAR top-10."""
     from engine.export import export_subgraph
     from engine.models.bpr_mf import BPRMF
     from engine.writeback import build_run_output
-    from loader import read_movielens
     from loader.ingest import load_dataset
 
     wipe(Writer(driver), batch=2_000)  # small transactions: nodes may carry many edges
-    load_dataset(driver, read_movielens(ROOT / "data" / "ml-latest-small.zip"), progress=False)
+    load_dataset(driver, data, progress=False)
     exp = export_subgraph(driver, progress=False)
     runs = []
     for s in (seed, seed + 1):
         model = BPRMF(dim=dim, epochs=5, seed=s)
         model.fit(exp.interactions)
-        config = {"runId": f"bench-small-{s}", "model": model.name, "params": model.get_params(),
-                  "dataset": "ml-latest-small"}
+        config = {"runId": f"bench-{data.name}-{s}", "model": model.name, "params": model.get_params(),
+                  "dataset": data.name}
         runs.append(build_run_output(model, exp.idmap, config, {}, k=20, similar_k=10))
     return exp, runs
+
+
+def prepare_small(driver, dim: int = 64, seed: int = 0) -> tuple[Any, list[RunOutput]]:  # type: ignore[no-untyped-def]
+    """The bundled ml-latest-small, see :func:`prepare_real`."""
+    from loader import read_movielens
+
+    return prepare_real(driver, read_movielens(ROOT / "data" / "ml-latest-small.zip"), dim, seed)
 
 
 def prepare_25m(driver, fraction: float, dim: int, seed: int) -> list[RunOutput]:  # type: ignore[no-untyped-def]

@@ -71,6 +71,7 @@ from tqdm.auto import tqdm
 
 from engine import queries
 from engine.data import IdMap
+from engine.nodeids import MISSING, NodeIds
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +415,8 @@ class _Runner:
             for params in chunks:
                 rows = self.run(name, **params)
                 done += int(rows[0][key]) if rows else 0
-                bar.update(len(params.get("rows", params.get("ids", []))))
+                key_list = next(k for k in ("rows", "ids", "users", "movies") if k in params)
+                bar.update(len(params[key_list]))
         return done
 
 
@@ -423,41 +425,49 @@ def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
         yield lo, min(lo + size, n)
 
 
-def _rec_rows(out: RunOutput, lo: int, hi: int) -> list[dict[str, Any]]:
-    users = out.idmap.users[lo:hi].tolist()
-    items = out.rec_items[lo:hi]
+def _rec_params(out: RunOutput, ids: NodeIds, lo: int, hi: int) -> dict[str, Any]:
+    """Top-K rows of users ``lo:hi`` as parallel lists of internal ids, best first.
+
+    The -inf tail (fewer than K unseen items) and users or movies gone from the graph
+    since training are dropped here; already-rated movies are dropped by the statement.
+    """
+    users = ids.users(out.idmap.users[lo:hi], strict=False)
+    movies = ids.movies(out.idmap.movies, strict=False)[out.rec_items[lo:hi]]
     scores = out.rec_scores[lo:hi]
-    movie_ids = out.idmap.movies[items]
     ratings = out.rec_ratings[lo:hi] if out.rec_ratings is not None else None
-    rows = []
-    for j, uid in enumerate(users):
-        ok = np.isfinite(scores[j])  # -inf tail: fewer than K unseen items
-        rows.append({
-            "userId": uid,
-            "movieIds": movie_ids[j][ok].tolist(),
-            "scores": scores[j][ok].astype(np.float64).tolist(),
-            "ratings": None if ratings is None else ratings[j][ok].astype(np.float64).tolist(),
-        })
-    return rows
+    p: dict[str, Any] = {"users": [], "movies": [], "scores": [], "ratings": None if ratings is None else []}
+    for j, uid in enumerate(users.tolist()):
+        ok = np.isfinite(scores[j]) & (movies[j] != MISSING)
+        if uid == MISSING:
+            continue
+        p["users"].append(uid)
+        p["movies"].append(movies[j][ok].tolist())
+        p["scores"].append(scores[j][ok].astype(np.float64).tolist())
+        if ratings is not None:
+            p["ratings"].append(ratings[j][ok].astype(np.float64).tolist())
+    return p
 
 
-def _similar_rows(out: RunOutput, lo: int, hi: int) -> list[dict[str, Any]]:
+def _similar_params(out: RunOutput, ids: NodeIds, lo: int, hi: int) -> dict[str, Any]:
+    """SIMILAR rows ``lo:hi`` as parallel lists of internal ids (movies gone from the graph dropped)."""
     assert out.similar_items is not None and out.similar_scores is not None
-    movie_ids = out.idmap.movies
-    rows = []
+    internal = ids.movies(out.idmap.movies, strict=False)
+    movies, others, scores = [], [], []
     for j in range(lo, hi):
-        ok = np.isfinite(out.similar_scores[j])
-        rows.append({
-            "movieId": int(movie_ids[j]),
-            "movieIds": movie_ids[out.similar_items[j][ok]].tolist(),
-            "scores": out.similar_scores[j][ok].astype(np.float64).tolist(),
-        })
-    return rows
+        if internal[j] == MISSING:
+            continue
+        targets = internal[out.similar_items[j]]
+        ok = np.isfinite(out.similar_scores[j]) & (targets != MISSING)
+        movies.append(int(internal[j]))
+        others.append(targets[ok].tolist())
+        scores.append(out.similar_scores[j][ok].astype(np.float64).tolist())
+    return {"movies": movies, "others": others, "scores": scores}
 
 
-def _vector_rows(ids: np.ndarray, emb: np.ndarray, lo: int, hi: int) -> list[dict[str, Any]]:
-    vecs = emb[lo:hi].astype(np.float64).tolist()
-    return [{"id": i, "embedding": v} for i, v in zip(ids[lo:hi].tolist(), vecs, strict=True)]
+def _vector_params(internal: np.ndarray, emb: np.ndarray, lo: int, hi: int) -> dict[str, Any]:
+    """Vectors ``lo:hi`` by internal node id (nodes gone from the graph dropped)."""
+    keep = internal[lo:hi] != MISSING
+    return {"ids": internal[lo:hi][keep].tolist(), "vectors": emb[lo:hi][keep].astype(np.float64).tolist()}
 
 
 def write_back(
@@ -520,13 +530,16 @@ def write_back(
         summary.action = "unchanged" if state["current"] else "switched"
     else:
         summary.action = "resumed" if runs_has(runs, out.run_id) else "written"
+    ids = NodeIds.read(driver, database) if needs_vectors or not complete else None
     if needs_vectors:
-        summary.slot = _write_vectors(db, out, runs, batch_size, progress, summary)
+        assert ids is not None
+        summary.slot = _write_vectors(db, out, ids, runs, batch_size, progress, summary)
         lap("vectors")
     if not complete:
         # A run never written before takes the CREATE fast path; a resumed one MERGEs.
         fresh = bool(state.get("fresh")) or not runs_has(runs, out.run_id)
-        _write_edges(db, out, batch_size, progress, summary, fresh)
+        assert ids is not None
+        _write_edges(db, out, ids, batch_size, progress, summary, fresh)
         lap("edges")
     if needs_vectors:
         _await_slot(db, SLOTS[summary.slot or "a"])
@@ -563,7 +576,7 @@ def runs_has(runs: list[dict[str, Any]], run_id: str) -> bool:
     return any(r["runId"] == run_id for r in runs)
 
 
-def _write_edges(db: _Runner, out: RunOutput, batch_size: int, progress: bool,
+def _write_edges(db: _Runner, out: RunOutput, ids: NodeIds, batch_size: int, progress: bool,
                  summary: WritebackSummary, fresh: bool) -> None:
     how = "create" if fresh else "batch"
     per_batch = max(1, batch_size // out.k)
@@ -572,7 +585,7 @@ def _write_edges(db: _Runner, out: RunOutput, batch_size: int, progress: bool,
     summary.users = n_users
     summary.recommended = db.batches(
         f"writeback/recommended_{how}",
-        ({"runId": out.run_id, "rows": _rec_rows(out, lo, hi)} for lo, hi in _chunks(n_users, per_batch)),
+        ({"runId": out.run_id, **_rec_params(out, ids, lo, hi)} for lo, hi in _chunks(n_users, per_batch)),
         n_users, "RECOMMENDED (users)", progress, "written",
     )
     summary.dropped_rated = expected - summary.recommended
@@ -584,13 +597,13 @@ def _write_edges(db: _Runner, out: RunOutput, batch_size: int, progress: bool,
         per_batch = max(1, batch_size // max(out.similar_items.shape[1], 1))
         summary.similar = db.batches(
             f"writeback/similar_{how}",
-            ({"runId": out.run_id, "rows": _similar_rows(out, lo, hi)}
+            ({"runId": out.run_id, **_similar_params(out, ids, lo, hi)}
              for lo, hi in _chunks(n_movies, per_batch)),
             n_movies, "SIMILAR (movies)", progress, "written",
         )
 
 
-def _write_vectors(db: _Runner, out: RunOutput, runs: list[dict[str, Any]],
+def _write_vectors(db: _Runner, out: RunOutput, ids: NodeIds, runs: list[dict[str, Any]],
                    batch_size: int, progress: bool, summary: WritebackSummary) -> str:
     """Vectors into the slot the current run does not read; returns the slot name."""
     assert out.user_emb is not None and out.item_emb is not None
@@ -615,10 +628,11 @@ def _write_vectors(db: _Runner, out: RunOutput, runs: list[dict[str, Any]],
     db.run(f"writeback/vector_index_movie_{slot.name}", dim=dim)
 
     size = max(1, min(batch_size, EMBEDDING_BATCH))
-    for label, ids, emb in (("user", out.idmap.users, out.user_emb),
-                            ("movie", out.idmap.movies, out.item_emb)):
+    for label, keys, emb in (("user", out.idmap.users, out.user_emb),
+                             ("movie", out.idmap.movies, out.item_emb)):
+        internal = ids.users(keys, strict=False) if label == "user" else ids.movies(keys, strict=False)
         present = db.ids(f"writeback/{label}_embedding_ids", property=slot.property)
-        stale = np.setdiff1d(present, ids)
+        stale = np.setdiff1d(present, keys)
         if len(stale):
             summary.cleared_vectors += db.batches(
                 f"writeback/{label}_embeddings_clear",
@@ -627,10 +641,10 @@ def _write_vectors(db: _Runner, out: RunOutput, runs: list[dict[str, Any]],
                 len(stale), f"clear stale {label} vectors", progress, "cleared",
             )
         written = db.batches(
-            f"writeback/{label}_embeddings",
-            ({"property": slot.property, "rows": _vector_rows(ids, emb, lo, hi)}
-             for lo, hi in _chunks(len(ids), size)),
-            len(ids), f"{label} vectors", progress, "written",
+            "writeback/embeddings",
+            ({"property": slot.property, **_vector_params(internal, emb, lo, hi)}
+             for lo, hi in _chunks(len(keys), size)),
+            len(keys), f"{label} vectors", progress, "written",
         )
         if label == "user":
             summary.user_vectors = written

@@ -34,6 +34,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from engine import queries
+from engine.nodeids import NodeIds, UnknownNodeError
 from engine.schema import Label, Rel
 from loader.dataset import MovieLensData
 
@@ -71,6 +72,7 @@ class LoadSummary:
     ratings_mode: Mode
     resumed_from: int
     seconds: dict[str, float] = field(default_factory=dict)
+    importer_peak_rss_mib: float | None = None  # bulk path: neo4j-admin's high-water mark
 
     @property
     def elapsed(self) -> float:
@@ -184,47 +186,6 @@ def rating_batches(ratings: pd.DataFrame, start: int, size: int,
             "users": users[lo:hi].tolist(), "movies": movies[lo:hi].tolist(),
             "ratings": values[lo:hi].tolist(), "timestamps": stamps[lo:hi].tolist(),
         }
-
-
-@dataclass(frozen=True)
-class NodeIds:
-    """MovieLens id -> internal node id of every :User and :Movie, read once per run.
-
-    Internal ids are only valid while the node exists, so they are never stored: every
-    run (including a resumed one) reads them again after the nodes are written.
-    """
-
-    user_keys: np.ndarray
-    user_ids: np.ndarray
-    movie_keys: np.ndarray
-    movie_ids: np.ndarray
-
-    @classmethod
-    def read(cls, writer: Writer) -> NodeIds:
-        rows = pd.DataFrame(writer.run("load/node_ids"), columns=["label", "key", "id"])
-        parts = {}
-        for label in (Label.USER, Label.MOVIE):
-            part = rows[rows["label"] == label].sort_values("key")
-            parts[label] = (part["key"].to_numpy(np.int64), part["id"].to_numpy(np.int64))
-        return cls(*parts[Label.USER], *parts[Label.MOVIE])
-
-    @staticmethod
-    def _lookup(keys: np.ndarray, ids: np.ndarray, wanted: np.ndarray, what: str) -> np.ndarray:
-        pos = np.searchsorted(keys, wanted)
-        pos[pos >= len(keys)] = 0
-        missing = keys[pos] != wanted if len(keys) else np.ones(len(wanted), bool)
-        if missing.any():
-            raise LoadVerificationError(
-                f"{int(missing.sum()):,} ratings refer to a {what} that is not in the graph "
-                f"(e.g. {int(wanted[missing][0])}); the node step did not complete"
-            )
-        return ids[pos]
-
-    def users(self, user_ids: np.ndarray) -> np.ndarray:
-        return self._lookup(self.user_keys, self.user_ids, user_ids.astype(np.int64), "user")
-
-    def movies(self, movie_ids: np.ndarray) -> np.ndarray:
-        return self._lookup(self.movie_keys, self.movie_ids, movie_ids.astype(np.int64), "movie")
 
 
 def expected_counts(data: MovieLensData) -> dict[str, int]:
@@ -348,7 +309,12 @@ def partition(ratings: pd.DataFrame) -> dict[Block, pd.DataFrame]:
 def _load_ratings(writer: Writer, data: MovieLensData, done: dict[Block, int], mode: Mode,
                   size: int, progress: bool) -> None:
     blocks = partition(data.ratings)
-    ids = NodeIds.read(writer)
+    try:
+        ids = NodeIds.read(writer.driver, writer.database)
+        ids.users(data.ratings["userId"].unique())
+        ids.movies(data.ratings["movieId"].unique())
+    except UnknownNodeError as exc:
+        raise LoadVerificationError(f"ratings refer to nodes the node step did not write: {exc}") from exc
     query = "load/ratings_create" if mode == "create" else "load/ratings_merge"
 
     def write_block(block: Block, bar: tqdm) -> None:

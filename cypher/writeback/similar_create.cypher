@@ -1,14 +1,16 @@
-// Purpose: fast path for a run never written before: CREATE one batch of SIMILAR edges (movie -> its nearest movies).
+// Purpose: fast path for a run never written before: CREATE one batch of SIMILAR edges of a run (movie -> its nearest movies).
+//   Movies are addressed by internal id (admin/node_ids, read by the same write-back).
 // Params:
-//   $runId  STRING     the run the edges belong to
-//   $rows   LIST<MAP>  {movieId: INTEGER, movieIds: LIST<INTEGER>, scores: LIST<FLOAT>}, most similar first
+//   $runId   STRING                the run the edges belong to
+//   $movies  LIST<INTEGER>         internal ids of the source movies
+//   $others  LIST<LIST<INTEGER>>   internal ids of each source's nearest movies, most similar first
+//   $scores  LIST<LIST<FLOAT>>     their similarity scores, same shape as $others
 // Example:
-//   :param {runId: 'example-run', rows: [{movieId: 1, movieIds: [3114, 2355], scores: [0.92, 0.81]}]}
-UNWIND $rows AS row
-MATCH (m:Movie {movieId: row.movieId})
-UNWIND range(0, size(row.movieIds) - 1) AS i
-MATCH (other:Movie {movieId: row.movieIds[i]})
-WHERE other <> m
+//   :param {runId: 'example-run', movies: [0], others: [[1, 2]], scores: [[0.9, 0.8]]}
+UNWIND range(0, size($movies) - 1) AS i
+MATCH (m) WHERE id(m) = $movies[i]
+UNWIND range(0, size($others[i]) - 1) AS j
+MATCH (other) WHERE id(other) = $others[i][j] AND other <> m
 CREATE (m)-[s:SIMILAR {runId: $runId}]->(other)
-SET s.score = row.scores[i]
+SET s.score = $scores[i][j]
 RETURN count(s) AS written

@@ -1,5 +1,5 @@
 // Purpose: the internal node id of every :User and :Movie, keyed by MovieLens id. The
-//   loader uses them for the RATED batches of this run only (ids are re-read every run).
+//   loader and write-back address batched writes by them (engine/nodeids.py); re-read every run.
 // Params: none
 // Example:
 //   (no parameters)
