@@ -33,25 +33,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.writeback import prepare_real, server  # noqa: E402
+from bench.writeback import dataset, prepare_real, server  # noqa: E402
 from engine import queries  # noqa: E402
 from engine.graphdb import connect  # noqa: E402
 from engine.writeback import write_back  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "query_latency.json"
-SHARED = Path(os.environ.get("REELGRAPH_SHARED_DATA", ROOT.parent / "shared" / "data" / "movielens"))
 GRAPHS = ("ml-latest-small", "ml-100k", "synthetic-1m")
-
-
-def dataset(name: str):  # type: ignore[no-untyped-def]
-    """The MovieLensData of one benchmark graph."""
-    from loader import generate_synthetic, read_movielens
-
-    if name == "ml-latest-small":
-        return read_movielens(ROOT / "data" / "ml-latest-small.zip")
-    if name == "ml-100k":
-        return read_movielens(SHARED / "ml-100k.zip")
-    return generate_synthetic(users=6_501, movies=8_559, ratings=1_000_000, seed=0)
 
 
 def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> dict[str, float]:  # type: ignore[no-untyped-def]

@@ -4,17 +4,18 @@ Two shapes, each on a private local Neo4j (temporary data directory) unless ``--
 
 * ``small`` -- the bundled ml-latest-small loaded for real (610 users, 9,742 movies,
   100k RATED), top-20 from a BPR-MF (d=64) fitted on it, with SIMILAR top-10;
-* ``25m``   -- ML-25M shape: 162,541 :User and 59,047 :Movie nodes created directly
-  (SYNTHETIC, no RATED edges, so the "already rated?" check is cheaper than on real
-  data), top-20 per user and d=64 vectors for every user and movie from a random
-  generator. ``--fraction`` writes that share of users and movies and extrapolates.
+* ``ml-100k`` -- ML-100K from ../shared, loaded for real, the same two BPR-MF runs;
+* ``25m``   -- ML-25M shape, SYNTHETIC: 162,541 users, 59,047 movies and 25M RATED edges
+  (``loader.synthetic``, bulk-imported), top-20 per user and d=64 vectors for every user
+  and movie from a random generator (the already-rated check runs against the real
+  RATED edges). ``--fraction`` scales users, ratings (and movies^0.6) and extrapolates.
 
 Each shape writes two runs: the first into an empty graph (CREATE path), the second
 beside it and then switches and deletes the first (``keep_runs=1``), the steady state
 of retraining. Prints per-phase seconds, rows/s (rows = edges + vectors) and writes
 ``bench/results/writeback.json``.
 
-    python bench/writeback.py --shape small
+    python bench/writeback.py --shape ml-latest-small ml-100k
     python bench/writeback.py --shape 25m --fraction 0.1
 """
 
@@ -41,26 +42,56 @@ from engine.db import LocalServer, free_port  # noqa: E402
 from engine.graphdb import connect  # noqa: E402
 from engine.settings import Neo4jSettings, ServerSettings  # noqa: E402
 from engine.writeback import RunOutput, write_back  # noqa: E402
-from loader.ingest import Writer, ensure_schema, wipe  # noqa: E402
+from loader.bulk import bulk_load  # noqa: E402
+from loader.ingest import Writer, wipe  # noqa: E402
 
-USERS_25M, MOVIES_25M = 162_541, 59_047
+USERS_25M, MOVIES_25M, RATINGS_25M = 162_541, 59_047, 25_000_095
 RESULTS = ROOT / "bench" / "results" / "writeback.json"
 
 
 @contextmanager
-def server(args: argparse.Namespace) -> Iterator[Neo4jSettings]:
-    """A private Neo4j for the benchmark (or the one named by --uri)."""
+def local_server(args: argparse.Namespace) -> Iterator[LocalServer | None]:
+    """A private Neo4j for the benchmark (None: use the one named by --uri)."""
     if args.uri:
-        yield Neo4jSettings(uri=args.uri, user=args.user, password=args.password)
+        yield None
         return
     with tempfile.TemporaryDirectory(prefix="reelgraph-bench-") as tmp:
         local = LocalServer(ServerSettings(Path(tmp), free_port(), free_port(),
                                            heap=args.heap, pagecache=args.pagecache))
         local.start(timeout=300)
         try:
-            yield local.client_settings()
+            yield local
         finally:
             local.stop()
+
+
+def client_settings(args: argparse.Namespace, local: LocalServer | None) -> Neo4jSettings:
+    if local is not None:
+        return local.client_settings()
+    return Neo4jSettings(uri=args.uri, user=args.user, password=args.password)
+
+
+@contextmanager
+def server(args: argparse.Namespace) -> Iterator[Neo4jSettings]:
+    """Settings of a private Neo4j for the benchmark (or of the one named by --uri)."""
+    with local_server(args) as local:
+        yield client_settings(args, local)
+
+
+SHARED = Path(os.environ.get("REELGRAPH_SHARED_DATA", ROOT.parent / "shared" / "data" / "movielens"))
+
+
+def dataset(name: str):  # type: ignore[no-untyped-def]
+    """The MovieLensData of a benchmark graph: a real release, or SYNTHETIC 1M ratings."""
+    from loader import generate_synthetic, read_movielens
+
+    if name == "ml-latest-small":
+        return read_movielens(ROOT / "data" / "ml-latest-small.zip")
+    if name == "ml-100k":
+        return read_movielens(SHARED / "ml-100k.zip")
+    if name == "synthetic-1m":
+        return generate_synthetic(users=6_501, movies=8_559, ratings=1_000_000, seed=0)
+    raise ValueError(f"unknown benchmark graph {name!r}")
 
 
 def prepare_real(driver, data, dim: int = 64, seed: int = 0) -> tuple[Any, list[RunOutput]]:  # type: ignore[no-untyped-def]
@@ -83,28 +114,22 @@ def prepare_real(driver, data, dim: int = 64, seed: int = 0) -> tuple[Any, list[
     return exp, runs
 
 
-def prepare_small(driver, dim: int = 64, seed: int = 0) -> tuple[Any, list[RunOutput]]:  # type: ignore[no-untyped-def]
-    """The bundled ml-latest-small, see :func:`prepare_real`."""
-    from loader import read_movielens
+def synthetic_25m(fraction: float, seed: int):  # type: ignore[no-untyped-def]
+    """SYNTHETIC MovieLens-25M-shaped data (all of it at fraction 1)."""
+    from loader import generate_synthetic
 
-    return prepare_real(driver, read_movielens(ROOT / "data" / "ml-latest-small.zip"), dim, seed)
+    return generate_synthetic(users=int(USERS_25M * fraction), movies=int(MOVIES_25M * fraction ** 0.6),
+                              ratings=int(RATINGS_25M * fraction), seed=seed)
 
 
-def prepare_25m(driver, fraction: float, dim: int, seed: int) -> list[RunOutput]:  # type: ignore[no-untyped-def]
-    """Create the ML-25M-shaped nodes (SYNTHETIC) and two random runs over a fraction."""
-    n_users, n_movies = int(USERS_25M * fraction), int(MOVIES_25M * fraction)
-    writer = Writer(driver)
-    wipe(writer, batch=2_000)
-    ensure_schema(writer)
-    for label, key, n in (("User", "userId", n_users), ("Movie", "movieId", n_movies)):
-        for lo in range(1, n + 1, 50_000):
-            # Benchmark set-up only (labels are constants here, ids are parameters).
-            driver.execute_query(
-                f"UNWIND range($lo, $hi) AS id CREATE (:{label} {{{key}: id}})",
-                lo=lo, hi=min(lo + 49_999, n),
-            )
-    idmap = IdMap(users=np.arange(1, n_users + 1, dtype=np.int64),
-                  movies=np.arange(1, n_movies + 1, dtype=np.int64))
+def runs_25m(driver, dim: int, seed: int) -> list[RunOutput]:  # type: ignore[no-untyped-def]
+    """Two random top-20 runs with d=``dim`` vectors over every user and movie in the graph."""
+    users = np.array(sorted(r["id"] for r in driver.execute_query(
+        "MATCH (u:User) RETURN u.userId AS id").records), dtype=np.int64)
+    movies = np.array(sorted(r["id"] for r in driver.execute_query(
+        "MATCH (m:Movie) RETURN m.movieId AS id").records), dtype=np.int64)
+    idmap = IdMap(users=users, movies=movies)
+    n_users, n_movies = len(users), len(movies)
     runs = []
     for s in (seed, seed + 1):
         rng = np.random.default_rng(s)
@@ -147,7 +172,8 @@ def measure(driver, runs: list[RunOutput], batch_size: int) -> list[dict[str, An
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shape", choices=["small", "25m"], nargs="+", default=["small"])
+    parser.add_argument("--shape", choices=["ml-latest-small", "ml-100k", "25m"], nargs="+",
+                        default=["ml-latest-small"])
     parser.add_argument("--fraction", type=float, default=1.0, help="25m: share of users/movies")
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=20_000)
@@ -162,29 +188,35 @@ def main() -> None:
 
     report: dict[str, Any] = {"cpus": os.cpu_count(), "load_average": os.getloadavg(),
                               "heap": args.heap, "pagecache": args.pagecache, "shapes": {}}
-    with server(args) as settings:
-        driver = connect(settings)
-        try:
-            for shape in args.shape:
-                t0 = time.perf_counter()
-                if shape == "small":
-                    _, runs = prepare_small(driver, args.dim, args.seed)
-                    label = "ml-latest-small (real graph, BPR-MF d=64, top-20 + SIMILAR top-10)"
+    with local_server(args) as local:
+        for shape in args.shape:
+            t0 = time.perf_counter()
+            if shape == "25m":
+                if local is None:
+                    raise SystemExit("--shape 25m bulk-imports its RATED edges: run it without --uri")
+                data = synthetic_25m(args.fraction, args.seed)
+                bulk_load(local, data, progress=False)  # restarts the server: connect after
+                del data
+            driver = connect(client_settings(args, local))
+            try:
+                if shape == "25m":
+                    runs = runs_25m(driver, args.dim, args.seed)
+                    label = (f"ML-25M shape x {args.fraction:g} (SYNTHETIC: users, movies, RATED; "
+                             f"random top-20, d={args.dim}, no SIMILAR)")
                 else:
-                    runs = prepare_25m(driver, args.fraction, args.dim, args.seed)
-                    label = (f"ML-25M shape x {args.fraction:g} (SYNTHETIC nodes, no RATED; "
-                             f"random top-20, d={args.dim})")
+                    _, runs = prepare_real(driver, dataset(shape), args.dim, args.seed)
+                    label = f"{shape} (real graph, BPR-MF d={args.dim}, top-20 + SIMILAR top-10)"
                 print(f"{label}: prepared in {time.perf_counter() - t0:.1f}s", flush=True)
                 rows = measure(driver, runs, args.batch_size)
-                entry: dict[str, Any] = {"label": label, "runs": rows}
-                if shape == "25m":
-                    full = rows[-1]["seconds"] / args.fraction
-                    entry["extrapolated_full_seconds"] = round(full, 1)
-                    print(f"  extrapolated to the full ML-25M shape: ~{full:.0f}s per write-back "
-                          f"(goal <= 60s)")
-                report["shapes"][shape if shape == "small" else f"25m@{args.fraction:g}"] = entry
-        finally:
-            driver.close()
+            finally:
+                driver.close()
+            entry: dict[str, Any] = {"label": label, "runs": rows}
+            if shape == "25m":
+                full = rows[-1]["seconds"] / args.fraction
+                entry["extrapolated_full_seconds"] = round(full, 1)
+                print(f"  {'' if args.fraction == 1 else 'extrapolated to '}the full ML-25M shape: "
+                      f"~{full:.0f}s per write-back (goal <= 60s)")
+            report["shapes"][shape if shape != "25m" else f"25m@{args.fraction:g}"] = entry
     args.out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     previous.setdefault("shapes", {}).update(report.pop("shapes"))

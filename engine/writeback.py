@@ -37,7 +37,7 @@ slots: slot ``a`` = property ``embedding`` with indexes ``user_embedding`` /
 property ``embeddingB`` with ``user_embedding_b`` / ``movie_embedding_b``. A new run
 writes into the slot the current run does NOT use (preferring one no kept run owns; the
 first run lands in ``embedding``), clears stale vectors of nodes it does not cover, (re)creates that
-slot's index if the dimension changed, awaits it ONLINE, and the switch makes readers
+slot's indexes after its vectors (one bulk HNSW build), awaits them ONLINE, and the switch makes readers
 use it. The superseded run keeps its slot, so re-activating it (``engine writeback`` of
 its run directory) is an instant switch. Cost: two vector properties per node at most
 (64 floats each, ~60 MB at ML-25M) and no vector is ever written twice.
@@ -616,16 +616,11 @@ def _write_vectors(db: _Runner, out: RunOutput, ids: NodeIds, runs: list[dict[st
     dim = int(out.user_emb.shape[1])
     db.run("writeback/run_claim_slot", runId=out.run_id, slot=slot.name, property=slot.property,
            userIndex=slot.user_index, movieIndex=slot.movie_index, dim=dim)
-    # The slot's indexes: recreate when the dimension changed (nobody reads this slot now).
-    indexes = {r["name"]: r for r in db.run("writeback/vector_indexes",
-                                            names=[slot.user_index, slot.movie_index])}
+    # Nobody reads this slot now: drop its indexes, write the vectors, then create the indexes,
+    # so HNSW graphs are built once from all vectors (bulk population) rather than updated
+    # per write; _await_slot waits for them before the switch.
     for name in (slot.user_index, slot.movie_index):
-        if name in indexes and indexes[name]["dimensions"] != dim:
-            log.info("vector index %s: dimension %s -> %d, recreating", name,
-                     indexes[name]["dimensions"], dim)
-            db.run("writeback/vector_index_drop", name=name)
-    db.run(f"writeback/vector_index_user_{slot.name}", dim=dim)
-    db.run(f"writeback/vector_index_movie_{slot.name}", dim=dim)
+        db.run("writeback/vector_index_drop", name=name)
 
     size = max(1, min(batch_size, EMBEDDING_BATCH))
     for label, keys, emb in (("user", out.idmap.users, out.user_emb),
@@ -650,6 +645,8 @@ def _write_vectors(db: _Runner, out: RunOutput, ids: NodeIds, runs: list[dict[st
             summary.user_vectors = written
         else:
             summary.movie_vectors = written
+    db.run(f"writeback/vector_index_user_{slot.name}", dim=dim)
+    db.run(f"writeback/vector_index_movie_{slot.name}", dim=dim)
     return slot.name
 
 
