@@ -3,7 +3,8 @@
 On a private Neo4j (or ``--uri``, which is WIPED) holding, in turn, each ``--graphs``
 (the bundled ml-latest-small; ML-100K from ../shared; a SYNTHETIC 1M-rating graph) and a
 written-back BPR-MF run (d=64, top-20, SIMILAR top-10), measures client-side latency
-(driver call to last record, i.e. what ``engine recommend`` waits for) of:
+(``engine.recommend.Reader.run``: driver call to last record, i.e. what ``engine
+recommend`` waits for) of:
 
 * ``recommend/for_user``      -- top-10 with explanations (the model path), random users;
 * ``recommend/similar_movies`` -- top-10 by the movie vector index, random movies;
@@ -34,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.writeback import dataset, prepare_real, server  # noqa: E402
-from engine import queries  # noqa: E402
 from engine.graphdb import connect  # noqa: E402
+from engine.recommend import Reader  # noqa: E402
 from engine.writeback import write_back  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "query_latency.json"
@@ -44,7 +45,7 @@ GRAPHS = ("ml-latest-small", "ml-100k", "synthetic-1m")
 
 def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Run ``name`` once per params dict spread over ``clients`` threads; latency stats."""
-    text = queries.load(name)
+    reader = Reader(driver)
     latencies: list[float] = []
     lock = threading.Lock()
     parts = [params[i::clients] for i in range(clients)]
@@ -53,9 +54,9 @@ def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> d
         local = []
         for p in mine:
             t0 = time.perf_counter()
-            records, _, _ = driver.execute_query(text, parameters_=p, routing_="r")
+            rows = reader.run(name, **p)  # what `engine recommend` / `similar` / `explain` call
             local.append((time.perf_counter() - t0) * 1000)
-            assert records, (name, p)
+            assert rows, (name, p)
         with lock:
             latencies.extend(local)
 

@@ -42,27 +42,25 @@ CALL (run, m, mv, favourites) {
   LIMIT 3
   RETURN collect({title: f.movie.title, yourRating: f.rating, similarity: round(similarity, 3)}) AS nearestFavourites
 }
-// Co-rating paths: favourites that fans of the movie (rating >= 4) also rated >= 4 (first 2000 fans of each favourite).
+// Co-rating paths: favourites that fans of the movie (rating >= 4) also rated >= 4. One pass over the
+// first 1000 fans' ratings (was: up to 2000 fans per favourite, 20x the reads, 0.6 s on a 1M graph).
 CALL (m, favourites) {
-  UNWIND favourites AS f
-  WITH f, f.movie AS fav
-  WHERE fav <> m
-  CALL (fav, m) {
-    MATCH (fav)<-[r2:RATED]-(fan:User)
-    WHERE r2.rating >= 4.0
-    WITH fan
-    LIMIT 2000
-    MATCH (fan)-[r3:RATED]->(m)
-    WHERE r3.rating >= 4.0
-    RETURN count(fan) AS fans
-  }
-  WITH f, fans
-  WHERE fans > 0
-  ORDER BY fans DESC
+  WITH m, [f IN favourites WHERE f.movie <> m | f.movie] AS favMovies
+  MATCH (m)<-[r3:RATED]-(fan:User)
+  WHERE r3.rating >= 4.0 AND size(favMovies) > 0
+  WITH favMovies, fan
+  LIMIT 1000
+  MATCH (fan)-[r2:RATED]->(fav)
+  WHERE fav IN favMovies AND r2.rating >= 4.0
+  WITH fav, count(fan) AS fans
+  ORDER BY fans DESC, fav.title
   LIMIT 3
-  RETURN collect({title: f.movie.title, yourRating: f.rating, fansWhoLovedBoth: fans}) AS coRatedFavourites,
-         collect(f.movie)[0] AS bestFavourite
+  RETURN collect({movie: fav, fans: fans}) AS coRated
 }
+WITH u, m, run, rec, rated, uv, mv, favourites, topGenres, nearestFavourites,
+     [c IN coRated | {title: c.movie.title, yourRating: [f IN favourites WHERE f.movie = c.movie | f.rating][0],
+                      fansWhoLovedBoth: c.fans}] AS coRatedFavourites,
+     [c IN coRated | c.movie][0] AS bestFavourite
 // One or two example paths for Neo4j Browser.
 CALL (u, m, bestFavourite) {
   MATCH p = (u)-[r1:RATED]->(bestFavourite)<-[r2:RATED]-(fan:User)-[r3:RATED]->(m)
