@@ -102,7 +102,8 @@ def test_bulk_import_builds_the_same_graph_as_the_online_path(layout, server, cl
     with connect(server.client_settings()) as driver:
         assert signature(driver) == online
         records, _, _ = driver.execute_query(
-            "SHOW CONSTRAINTS YIELD labelsOrTypes, properties RETURN labelsOrTypes[0] AS l, properties[0] AS p")
+            "SHOW CONSTRAINTS YIELD labelsOrTypes, properties "
+            "RETURN labelsOrTypes[0] AS l, properties[0] AS p")
         assert {("User", "userId"), ("Movie", "movieId"), ("Genre", "name")} <= {
             (r["l"], r["p"]) for r in records}
         records, _, _ = driver.execute_query("MATCH (d:Dataset) RETURN d.status AS s, d.name AS n")

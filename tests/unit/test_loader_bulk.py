@@ -40,7 +40,8 @@ def test_decide(mode: str, local: bool, empty: bool, ratings: int, expected: boo
     assert reason
 
 
-@pytest.mark.parametrize(("local", "empty", "why"), [(False, True, "not the local"), (True, False, "not empty")])
+@pytest.mark.parametrize(
+    ("local", "empty", "why"), [(False, True, "not the local"), (True, False, "not empty")])
 def test_always_refuses_with_the_reason(local: bool, empty: bool, why: str) -> None:
     with pytest.raises(BulkImportError, match=why):
         decide("always", local=local, empty=empty, ratings=BIG, interrupted=False)
