@@ -75,7 +75,7 @@ def write_rejects(rejects: list, target: Path) -> None:  # type: ignore[type-arg
 @click.option("--replace", is_flag=True, help="Wipe a database holding another dataset first.")
 @click.option("--bulk", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Offline neo4j-admin import for an empty database on the local `engine db` server "
-                   "(stops and restarts it); auto: when the database is empty and there are >= 1M ratings.")
+                   "(stops and restarts it); auto: when the database is empty and there are >= 2M ratings.")
 @click.option("--users", default=10_000, show_default=True, help="synthetic: number of users.")
 @click.option("--movies", default=5_000, show_default=True, help="synthetic: number of movies.")
 @click.option("--ratings", default=1_000_000, show_default=True, help="synthetic: number of ratings.")
