@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.writeback import dataset, prepare_real, server  # noqa: E402
+from bench.writeback import add_server_args, dataset, prepare_real, server  # noqa: E402
 from engine.graphdb import connect  # noqa: E402
 from engine.recommend import Reader  # noqa: E402
 from engine.writeback import write_back  # noqa: E402
@@ -112,11 +112,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--uri", help="use this server (it is WIPED) instead of a private one")
-    parser.add_argument("--user", default="neo4j")
-    parser.add_argument("--password", default=os.environ.get("NEO4J_PASSWORD"))
-    parser.add_argument("--heap", default="2g")
-    parser.add_argument("--pagecache", default="1g")
+    add_server_args(parser)
     parser.add_argument("--skip-prepare", action="store_true",
                         help="the server already holds the (one) graph and a current run")
     parser.add_argument("--out", type=Path, default=RESULTS)

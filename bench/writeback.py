@@ -49,6 +49,15 @@ USERS_25M, MOVIES_25M, RATINGS_25M = 162_541, 59_047, 25_000_095
 RESULTS = ROOT / "bench" / "results" / "writeback.json"
 
 
+def add_server_args(parser: argparse.ArgumentParser) -> None:
+    """--uri/--user/--password (an external server, WIPED) or --heap/--pagecache (private one)."""
+    parser.add_argument("--uri", help="use this server (it is WIPED) instead of a private one")
+    parser.add_argument("--user", default="neo4j")
+    parser.add_argument("--password", default=os.environ.get("NEO4J_PASSWORD"))
+    parser.add_argument("--heap", default="2g")
+    parser.add_argument("--pagecache", default="1g")
+
+
 @contextmanager
 def local_server(args: argparse.Namespace) -> Iterator[LocalServer | None]:
     """A private Neo4j for the benchmark (None: use the one named by --uri)."""
@@ -178,11 +187,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--uri", help="use this server (it is WIPED) instead of a private one")
-    parser.add_argument("--user", default="neo4j")
-    parser.add_argument("--password", default=os.environ.get("NEO4J_PASSWORD"))
-    parser.add_argument("--heap", default="2g")
-    parser.add_argument("--pagecache", default="1g")
+    add_server_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 

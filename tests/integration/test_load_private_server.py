@@ -27,6 +27,7 @@ from engine.settings import ServerSettings
 from loader import read_movielens
 from loader.bulk import bulk_load, marker_path
 from loader.ingest import load_dataset
+from tests.integration.test_load import _counts
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "movielens"
@@ -76,17 +77,6 @@ def signature(driver) -> tuple[list, list]:  # type: ignore[no-untyped-def]
         sorted((tuple(sorted(r["labels"])), _typed(r["props"])) for r in nodes),
         sorted((r["type"], r["a"], str(r["b"]), _typed(r["props"])) for r in rels),
     )
-
-
-def _counts(driver) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    records, _, _ = driver.execute_query(
-        "CALL () { MATCH (u:User) RETURN count(u) AS users } "
-        "CALL () { MATCH (m:Movie) RETURN count(m) AS movies } "
-        "CALL () { MATCH (g:Genre) RETURN count(g) AS genres } "
-        "CALL () { MATCH ()-[r:RATED]->() RETURN count(r) AS ratings } "
-        "CALL () { MATCH ()-[t:TAGGED]->() RETURN count(t) AS tags } "
-        "RETURN users, movies, genres, ratings, tags")
-    return dict(records[0])
 
 
 @pytest.mark.parametrize("layout", ["ml-1m", "ml-latest-small"])
