@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import shape  # noqa: E402
 from engine.db import LocalServer, free_port  # noqa: E402
-from engine.export import export_subgraph  # noqa: E402
-from engine.graphdb import connect  # noqa: E402
+from engine.graphdb import Runner, connect  # noqa: E402
+from engine.graphdb.export import export_subgraph  # noqa: E402
 from engine.settings import ServerSettings  # noqa: E402
 from loader import generate_synthetic  # noqa: E402
 from loader.ingest import load_dataset  # noqa: E402
@@ -63,7 +63,7 @@ def main() -> None:
         server.start(timeout=300)
         driver = connect(server.client_settings())
         try:
-            load_dataset(driver, data, progress=False)
+            load_dataset(Runner(driver), data, progress=False)
             for rep in range(args.repeats):  # first repeat warms the page cache and the JIT
                 exp = export_subgraph(driver, progress=False)
                 n_ref, t_ref = reference_export(driver)

@@ -33,11 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.db import LocalServer, free_port  # noqa: E402
-from engine.graphdb import connect  # noqa: E402
+from engine.graphdb import Runner, connect  # noqa: E402
 from engine.settings import ServerSettings  # noqa: E402
 from loader import generate_synthetic  # noqa: E402
 from loader.bulk import bulk_load  # noqa: E402
-from loader.ingest import Writer, load_dataset, wipe  # noqa: E402
+from loader.ingest import load_dataset, wipe  # noqa: E402
 
 REFERENCE = """
 UNWIND $rows AS row
@@ -111,9 +111,9 @@ def main() -> None:
                 t = time.perf_counter()
                 data = generate_synthetic(users=users, movies=movies, ratings=n, seed=0)
                 gen_s = time.perf_counter() - t
-                wipe(Writer(driver))
-                first = load_dataset(driver, data, batch_size=args.batch_size, progress=False)
-                second = load_dataset(driver, data, batch_size=args.batch_size, progress=False)
+                wipe(Runner(driver))
+                first = load_dataset(Runner(driver), data, batch_size=args.batch_size, progress=False)
+                second = load_dataset(Runner(driver), data, batch_size=args.batch_size, progress=False)
                 ref = None
                 if n <= args.reference_max:
                     ref = reference_load(driver, data, 10_000)

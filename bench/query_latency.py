@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.writeback import add_server_args, dataset, prepare_real, server  # noqa: E402
 from engine.graphdb import connect  # noqa: E402
-from engine.recommend import Reader  # noqa: E402
-from engine.writeback import write_back  # noqa: E402
+from engine.graphdb.reader import Reader  # noqa: E402
+from engine.graphdb.writeback import write_back  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "query_latency.json"
 GRAPHS = ("ml-latest-small", "ml-100k", "synthetic-1m")

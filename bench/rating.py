@@ -36,14 +36,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench._data import ML100K_ZIP, load_ml100k_fold  # noqa: E402
 from engine.data import IdMap, Interactions  # noqa: E402
-from engine.metrics import rating_metrics  # noqa: E402
-from engine.models.hetero_base import side_features  # noqa: E402
-from engine.models.rating import BiasedMF, HeteroSAGERatingModel  # noqa: E402
-from engine.splits import carve_validation  # noqa: E402
+from engine.data.features import node_features  # noqa: E402
+from engine.data.hetero import to_hetero_data  # noqa: E402
+from engine.data.splits import per_user_random  # noqa: E402
+from engine.evaluate.metrics import rating_metrics  # noqa: E402
+from engine.models.hetero.rating import HeteroSAGERatingModel  # noqa: E402
+from engine.models.rating import BiasedMF, RatingModel  # noqa: E402
 from loader import read_movielens  # noqa: E402
 
 #: The models' defaults were chosen on the u1.base validation part (never on u1.test).
-CONFIGS: dict[str, tuple[type[HeteroSAGERatingModel], dict[str, Any]]] = {
+CONFIGS: dict[str, tuple[type[RatingModel], dict[str, Any]]] = {
     "biased_mf_rating": (BiasedMF, {}),
     "hetero_sage_rating": (HeteroSAGERatingModel, {}),
 }
@@ -54,7 +56,13 @@ def side_frames(idmap: IdMap, zip_path: Path) -> dict[str, Any]:
     data = read_movielens(zip_path)
     movies = data.movies.set_index("movieId").loc[idmap.movies].reset_index()
     users = data.users.set_index("userId").loc[idmap.users].reset_index()
-    return {"movies": movies, "users": users}
+    return {"movies": movies, "users": users, "idmap": idmap}
+
+
+def graph(train: Interactions, frames: dict[str, Any]) -> Any:
+    """The HeteroData training graph of ``train`` (features fitted on it)."""
+    feats = node_features(train, frames["movies"], frames["users"])
+    return to_hetero_data(frames["idmap"], train, frames["movies"], feats)
 
 
 def run_model(
@@ -62,18 +70,18 @@ def run_model(
     test: Interactions, frames: dict[str, Any], args: argparse.Namespace,
 ) -> dict[str, Any]:
     """Select the epoch on validation, optionally refit, predict u1.test (K-seed mean)."""
-    split = carve_validation(base, ratio=args.valid_ratio, seed=args.valid_seed)
+    split = per_user_random(base, test_ratio=args.valid_ratio, seed=args.valid_seed)
     preds, valids, epochs = [], [], []
     t0 = time.perf_counter()
     for k in range(args.ensemble):
         seeded = dict(params, seed=k)
         model = cls(**seeded)
-        hist = model.fit(split.train, split.test, side_features(split.train, **frames))
-        valids.append(hist["best_valid"])
-        epochs.append(hist["best_epoch"])
+        hist = model.fit(split.train, split.test, graph(split.train, frames))
+        valids.append(hist.best_valid)
+        epochs.append(hist.best_epoch)
         if args.refit:
-            model = cls(**dict(seeded, epochs=max(1, hist["best_epoch"])))
-            model.fit(base, None, side_features(base, **frames))
+            model = cls(**dict(seeded, epochs=max(1, hist.best_epoch)))
+            model.fit(base, None, graph(base, frames))
         preds.append(model.predict(test.user, test.item))
     seconds = time.perf_counter() - t0
     m = rating_metrics(test.rating, np.mean(preds, axis=0))

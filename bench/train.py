@@ -59,7 +59,8 @@ if str(ROOT) not in sys.path:
 
 from bench._data import load_ml100k, load_ml100k_fold  # noqa: E402
 from engine.data import Interactions  # noqa: E402
-from engine.metrics import evaluate_ranking, rating_metrics, summarise_by_segment  # noqa: E402
+from engine.data.splits import Split, per_user_random  # noqa: E402
+from engine.evaluate.metrics import evaluate_ranking, rating_metrics, summarise_by_segment  # noqa: E402
 from engine.models import (  # noqa: E402
     BPRMF,
     EASE,
@@ -69,8 +70,7 @@ from engine.models import (  # noqa: E402
     PyGLightGCN,
     Recommender,
 )
-from engine.models.base import SideFeatures  # noqa: E402
-from engine.splits import Split, carve_validation, per_user_random  # noqa: E402
+from engine.models.history import FitHistory  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 log = logging.getLogger("bench.train")
@@ -94,13 +94,13 @@ def _implicit_als() -> type[Recommender] | None:
             self.alpha, self.iterations, self.seed = alpha, iterations, seed
 
         def _fit(self, train: Interactions, valid: Interactions | None,
-                 features: SideFeatures | None) -> dict[str, Any]:
+                 graph: object) -> FitHistory:
             assert self._seen is not None
             self.m = AlternatingLeastSquares(
                 factors=self.factors, regularization=self.regularization, alpha=self.alpha,
                 iterations=self.iterations, random_state=self.seed)
             self.m.fit(self._seen.tocsr(), show_progress=False)
-            return {}
+            return FitHistory()
 
         def score(self, users: np.ndarray) -> np.ndarray:
             uf = np.asarray(self.m.user_factors)[users]
@@ -180,9 +180,9 @@ def run_system(sys_: System, split: Split, val: Split) -> dict[str, Any]:
         hist = model.fit(val.train, valid=val.test if sys_["iterative"] else None)
         fit_s = time.perf_counter() - t0
         if sys_["iterative"]:
-            score, epoch = float(hist["best_valid"]), int(hist["best_epoch"])
-            extra = {"epochs_run": hist["epochs_run"], "stopped": hist["stopped"],
-                     "seconds_per_epoch": hist["seconds_per_epoch"]}
+            score, epoch = float(hist.best_valid or 0.0), int(hist.best_epoch)
+            extra = {"epochs_run": hist.epochs_run, "stopped": hist.stopped,
+                     "seconds_per_epoch": hist.seconds_per_epoch}
         else:
             score, epoch, extra = _valid_ndcg(model, val), 0, {}
         trials.append({"params": params, "valid_ndcg@10": score, "best_epoch": epoch,
@@ -209,8 +209,8 @@ def run_system(sys_: System, split: Split, val: Split) -> dict[str, Any]:
         "segments": {k: {m: v[m] for m in ("n_users", "ndcg@10", "recall@10")}
                      for k, v in seg.items()},
         "train_seconds": train_s,
-        "seconds_per_epoch": hist.get("seconds_per_epoch"),
-        "epochs": hist.get("epochs_run"),
+        "seconds_per_epoch": hist.seconds_per_epoch if hist.iterative else None,
+        "epochs": hist.epochs_run if hist.iterative else None,
         "tune_seconds": tune_s,
         "trials": trials,
     }
@@ -254,7 +254,7 @@ def run_p1(args: argparse.Namespace) -> dict[str, Any]:
     t_all = time.perf_counter()
     _, inter = load_ml100k()
     split = per_user_random(inter, test_ratio=0.25, seed=0)
-    val = carve_validation(split.train, ratio=0.25, seed=1)
+    val = per_user_random(split.train, test_ratio=0.25, seed=1)
     print(f"P1: {len(inter)} ratings, {inter.num_users} users, {inter.num_items} items; "
           f"train {len(split.train)} / test {len(split.test)}; "
           f"validation fit {len(val.train)} / valid {len(val.test)}; threads {_THREADS}")
@@ -275,7 +275,7 @@ def run_p1(args: argparse.Namespace) -> dict[str, Any]:
         "protocol": "P1",
         "dataset": "ml-100k u.data",
         "split": {"test": "per_user_random(0.25, seed=0)",
-                  "valid": "carve_validation(train, 0.25, seed=1)"},
+                  "valid": "per_user_random(train, 0.25, seed=1)"},
         "quick": args.quick,
         "threads": _THREADS,
         "env": {"python": platform.python_version(), "torch": torch.__version__,
@@ -304,8 +304,8 @@ def powerlaw_edges(n_users: int, n_items: int, n_edges: int, seed: int = 0,
 def scale_worker(kind: str, n_users: int, n_items: int, n_edges: int, steps: int,
                  batch: int, device: str) -> dict[str, Any]:
     """Time ``steps`` full training steps (3-layer propagation fwd + bwd + Adam) of one system."""
-    from engine.graph import DEFAULT_CACHE, to_torch_csr
     from engine.models.lightgcn import LightGCNNet
+    from engine.models.ops import DEFAULT_CACHE, to_torch_csr
     from engine.models.pyg_lightgcn import PyGLightGCNNet, bipartite_edge_index
 
     torch.manual_seed(0)
@@ -372,19 +372,19 @@ def run_scale(args: argparse.Namespace) -> dict[str, Any]:
 # --------------------------------------------------------------------------- rating
 def run_rating(args: argparse.Namespace) -> dict[str, Any]:
     """RMSE on u1.base/u1.test; epochs chosen on a validation split carved from u1.base."""
-    from engine.models.rating_autorec import ItemAutoRec
+    from engine.models.autorec import ItemAutoRec
 
     _, base, test = load_ml100k_fold("u1")
-    val = carve_validation(base, ratio=0.1, seed=1)
+    val = per_user_random(base, test_ratio=0.1, seed=1)
     grid = [dict(hidden=500, reg=r, epochs=20 if args.quick else 300, patience=15)
             for r in ([100.0] if args.quick else [30.0, 100.0, 300.0])]
     trials = []
     for params in grid:
         m = ItemAutoRec(**params)
         hist = m.fit(val.train, valid=val.test)
-        trials.append({"params": params, "valid_rmse": hist["best_valid_rmse"],
-                       "best_epoch": hist["best_epoch"]})
-        print(f"  {params}: valid RMSE {hist['best_valid_rmse']:.4f} at epoch {hist['best_epoch']}")
+        trials.append({"params": params, "valid_rmse": hist.best_valid,
+                       "best_epoch": hist.best_epoch})
+        print(f"  {params}: valid RMSE {hist.best_valid:.4f} at epoch {hist.best_epoch}")
     best = min(trials, key=lambda t: t["valid_rmse"])
     params = dict(best["params"], epochs=best["best_epoch"])
     m = ItemAutoRec(**params)
@@ -395,7 +395,7 @@ def run_rating(args: argparse.Namespace) -> dict[str, Any]:
     met = rating_metrics(test.rating, pred)
     print(f"u1.test: RMSE {met['rmse']:.4f} MAE {met['mae']:.4f} (params {params}, "
           f"train {train_s:.1f}s)")
-    return {"split": "ml-100k u1.base/u1.test", "valid": "carve_validation(u1.base, 0.1, 1)",
+    return {"split": "ml-100k u1.base/u1.test", "valid": "per_user_random(u1.base, 0.1, seed=1)",
             "chosen_params": params, "test": met, "train_seconds": train_s, "trials": trials}
 
 

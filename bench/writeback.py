@@ -39,11 +39,12 @@ sys.path.insert(0, str(ROOT))
 
 from engine.data import IdMap  # noqa: E402
 from engine.db import LocalServer, free_port  # noqa: E402
-from engine.graphdb import connect  # noqa: E402
+from engine.graphdb import Runner, connect  # noqa: E402
 from engine.settings import Neo4jSettings, ServerSettings  # noqa: E402
 from engine.writeback import RunOutput, write_back  # noqa: E402
+from loader import bundled_dataset  # noqa: E402
 from loader.bulk import bulk_load  # noqa: E402
-from loader.ingest import Writer, wipe  # noqa: E402
+from loader.ingest import wipe  # noqa: E402
 
 USERS_25M, MOVIES_25M, RATINGS_25M = 162_541, 59_047, 25_000_095
 RESULTS = ROOT / "bench" / "results" / "writeback.json"
@@ -95,7 +96,7 @@ def dataset(name: str):  # type: ignore[no-untyped-def]
     from loader import generate_synthetic, read_movielens
 
     if name == "ml-latest-small":
-        return read_movielens(ROOT / "data" / "ml-latest-small.zip")
+        return read_movielens(bundled_dataset())
     if name == "ml-100k":
         return read_movielens(SHARED / "ml-100k.zip")
     if name == "synthetic-1m":
@@ -105,13 +106,13 @@ def dataset(name: str):  # type: ignore[no-untyped-def]
 
 def prepare_real(driver, data, dim: int = 64, seed: int = 0) -> tuple[Any, list[RunOutput]]:  # type: ignore[no-untyped-def]
     """Load ``data`` for real; two BPR-MF runs (seeds) with top-20 and SIMILAR top-10."""
-    from engine.export import export_subgraph
+    from engine.graphdb.export import export_subgraph
     from engine.models.bpr_mf import BPRMF
     from engine.writeback import build_run_output
     from loader.ingest import load_dataset
 
-    wipe(Writer(driver), batch=2_000)  # small transactions: nodes may carry many edges
-    load_dataset(driver, data, progress=False)
+    wipe(Runner(driver), batch=2_000)  # small transactions: nodes may carry many edges
+    load_dataset(Runner(driver), data, progress=False)
     exp = export_subgraph(driver, progress=False)
     runs = []
     for s in (seed, seed + 1):

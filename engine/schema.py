@@ -18,12 +18,14 @@ Graph model (Neo4j)::
     (:ModelRun {runId, model, params, metrics, dataset, trainedAt, gitSha, current})
 
 PyG ``HeteroData`` mirrors it with node types ``user``/``movie``/``genre`` and the
-edge types in :data:`EDGE_TYPES` (each with its reverse, as PyG's ``ToUndirected``
-would name it).
+edge types :data:`RATES`, :data:`RATED_BY`, :data:`IN_GENRE`, :data:`HAS_MOVIE`.
+A test checks that every label, relationship type and property named here is used by the
+``cypher/`` files and that those use no other label or type.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 
@@ -69,6 +71,7 @@ class Prop:
     RUN_ID: Final = "runId"
     PREDICTED_RATING: Final = "predictedRating"
     EMBEDDING: Final = "embedding"
+    EMBEDDING_B: Final = "embeddingB"
     SOURCE: Final = "source"
     MD5: Final = "md5"
     LOADED_AT: Final = "loadedAt"
@@ -76,7 +79,8 @@ class Prop:
     SYNTHETIC: Final = "synthetic"
 
 
-#: Uniqueness constraints, created before any data: (constraint name, label, key).
+#: Uniqueness constraints, created before any data: (constraint name, label, key); each has
+#: its statement ``cypher/schema/constraint_<label in lower case>.cypher``.
 UNIQUE_KEYS: Final[tuple[tuple[str, str, str], ...]] = (
     ("user_userId", Label.USER, Prop.USER_ID),
     ("movie_movieId", Label.MOVIE, Prop.MOVIE_ID),
@@ -85,11 +89,25 @@ UNIQUE_KEYS: Final[tuple[tuple[str, str, str], ...]] = (
     ("modelrun_runId", Label.MODEL_RUN, Prop.RUN_ID),
 )
 
-#: Vector indexes written after training: (index name, label, property).
-VECTOR_INDEXES: Final[tuple[tuple[str, str, str], ...]] = (
-    ("user_embedding", Label.USER, Prop.EMBEDDING),
-    ("movie_embedding", Label.MOVIE, Prop.EMBEDDING),
-)
+@dataclass(frozen=True)
+class Slot:
+    """One of the two embedding slots: a node property and its two vector indexes.
+
+    A write-back writes its vectors into the slot the current run does not read, so a
+    run switch never rewrites vectors in place (see :mod:`engine.graphdb.writeback`).
+    """
+
+    name: str
+    property: str
+    user_index: str
+    movie_index: str
+
+
+#: The embedding slots, by name: slot ``a`` is the first run's.
+SLOTS: Final[dict[str, Slot]] = {
+    "a": Slot("a", Prop.EMBEDDING, "user_embedding", "movie_embedding"),
+    "b": Slot("b", Prop.EMBEDDING_B, "user_embedding_b", "movie_embedding_b"),
+}
 
 
 class NodeType:
@@ -102,30 +120,8 @@ class NodeType:
 
 EdgeType = tuple[str, str, str]
 
-#: PyG edge types and the Neo4j relationship each one comes from.
+#: PyG edge types of the training graph (each with its reverse, as ``ToUndirected`` names it).
 RATES: Final[EdgeType] = (NodeType.USER, "rated", NodeType.MOVIE)
 RATED_BY: Final[EdgeType] = (NodeType.MOVIE, "rev_rated", NodeType.USER)
 IN_GENRE: Final[EdgeType] = (NodeType.MOVIE, "in_genre", NodeType.GENRE)
 HAS_MOVIE: Final[EdgeType] = (NodeType.GENRE, "rev_in_genre", NodeType.MOVIE)
-
-EDGE_TYPES: Final[dict[EdgeType, str]] = {
-    RATES: Rel.RATED,
-    RATED_BY: Rel.RATED,
-    IN_GENRE: Rel.IN_GENRE,
-    HAS_MOVIE: Rel.IN_GENRE,
-}
-
-#: Forward edge type -> its reverse (splits move both together).
-REVERSE: Final[dict[EdgeType, EdgeType]] = {
-    RATES: RATED_BY,
-    RATED_BY: RATES,
-    IN_GENRE: HAS_MOVIE,
-    HAS_MOVIE: IN_GENRE,
-}
-
-#: Node type -> (Neo4j label, id property).
-NODE_KEYS: Final[dict[str, tuple[str, str]]] = {
-    NodeType.USER: (Label.USER, Prop.USER_ID),
-    NodeType.MOVIE: (Label.MOVIE, Prop.MOVIE_ID),
-    NodeType.GENRE: (Label.GENRE, Prop.NAME),
-}

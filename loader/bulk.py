@@ -37,17 +37,18 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from engine.db import LocalServer
-from engine.graphdb import connect
+from engine.errors import ReelGraphError
+from engine.graphdb import Runner, connect
 from engine.schema import Label, Rel
+from engine.settings import Neo4jSettings
 from loader.dataset import MovieLensData
-from loader.ingest import LoadSummary, Writer, ensure_schema, expected_counts, verify
+from loader.ingest import LoadSummary, ensure_schema, expected_counts, graph_counts, verify
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,24 @@ MARKER = "bulk-import.json"
 _ROWS_PER_WRITE = 500_000
 
 
-class BulkImportError(RuntimeError):
+class BulkImportError(ReelGraphError):
     """The offline import could not run or failed; the message says why and where to look."""
+
+
+class ImportTarget(Protocol):
+    """The local server an offline import runs against (:class:`engine.db.LocalServer` is one)."""
+
+    home: Path
+
+    def running_pid(self) -> int | None: ...  # noqa: D102
+
+    def stop(self) -> bool: ...  # noqa: D102
+
+    def admin_command(self, *args: str) -> tuple[list[str], dict[str, str]]: ...  # noqa: D102
+
+    def reopen(self, timeout: float) -> Neo4jSettings:
+        """Start again with the settings it last ran with; how to connect."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,7 @@ class ImportFile:
         return f"--{self.kind}={self.name}={self.header},{self.data}"
 
 
-def marker_path(server: LocalServer) -> Path:
+def marker_path(server: ImportTarget) -> Path:
     """The file that exists while a bulk import of ``server``'s database is unfinished."""
     return server.home / "run" / MARKER
 
@@ -217,7 +234,7 @@ def import_args(files: list[ImportFile], *, database: str, threads: int, multili
 
 
 # -- orchestration -----------------------------------------------------------------------
-def bulk_load(server: LocalServer, data: MovieLensData, *, database: str = "neo4j",
+def bulk_load(server: ImportTarget, data: MovieLensData, *, database: str = "neo4j",
               threads: int = 2, progress: bool = True, keep_files: bool = False) -> LoadSummary:
     """Load ``data`` into the (empty) database of the running local ``server`` offline.
 
@@ -228,7 +245,6 @@ def bulk_load(server: LocalServer, data: MovieLensData, *, database: str = "neo4
     running = server.running_pid() is not None
     if not running and not marker.is_file():
         raise BulkImportError(f"the local server on {server.home} is not running (engine db start)")
-    settings = server.running_settings()
     seconds: dict[str, float] = {}
     expected = expected_counts(data)
     folder = server.home / "import" / f"bulk-{data.name}"
@@ -256,21 +272,20 @@ def bulk_load(server: LocalServer, data: MovieLensData, *, database: str = "neo4
     finally:
         seconds["import"] = time.perf_counter() - t
         t = time.perf_counter()
-        restarted = LocalServer(settings, server.cache_dir)
-        restarted.start(timeout=300)
+        client = server.reopen(timeout=300)
         seconds["start"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    with connect(restarted.client_settings()) as driver:
-        writer = Writer(driver, database)
-        ensure_schema(writer)
+    with connect(client) as driver:
+        runner = Runner(driver, database)
+        ensure_schema(runner)
         seconds["schema"] = time.perf_counter() - t
         t = time.perf_counter()
-        writer.run("load/dataset_begin", name=data.name, source=data.source, md5=data.md5,
-                   synthetic=bool(data.synthetic), expected=json.dumps(expected))
-        in_graph = writer.counts()
+        runner.write("load/dataset_begin", name=data.name, source=data.source, md5=data.md5,
+                     synthetic=bool(data.synthetic), expected=json.dumps(expected))
+        in_graph = graph_counts(runner)
         verify(expected, in_graph)
-        writer.run("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
+        runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
         seconds["verify"] = time.perf_counter() - t
     marker.unlink(missing_ok=True)
     if not keep_files:

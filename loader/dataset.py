@@ -21,6 +21,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from engine.errors import InputError
+
 #: Column name -> dtype, per table. ``"text"`` means object dtype holding ``str | None``;
 #: ``"list"`` means object dtype holding ``list[str]``.
 SCHEMA: Final[dict[str, dict[str, str]]] = {
@@ -64,11 +66,14 @@ class Reject:
         return f"{self.file}:{self.line}: {self.problem}: {self.text!r} (expected {self.expected})"
 
 
-class LoadError(Exception):
-    """A MovieLens input could not be loaded; ``.reject`` says where and why."""
+class LoadError(InputError):
+    """A MovieLens input could not be loaded; ``.reject`` says where and why.
+
+    Files are read and validated before anything is written, so the message says so.
+    """
 
     def __init__(self, reject: Reject) -> None:
-        super().__init__(reject.message())
+        super().__init__(f"{reject.message()}; nothing was written")
         self.reject = reject
 
     def __reduce__(self) -> tuple[type[LoadError], tuple[Reject]]:

@@ -20,6 +20,7 @@ from typing import IO, Final
 
 from tqdm import tqdm
 
+from engine.errors import ReelGraphError
 from loader.source import file_md5
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ _CHUNK: Final = 1 << 20
 _TIMEOUT: Final = 60.0
 
 
-class DownloadError(Exception):
+class DownloadError(ReelGraphError):
     """A release could not be fetched or did not match its checksum."""
 
 

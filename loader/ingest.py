@@ -28,14 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import neo4j
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from engine import queries
-from engine.nodeids import NodeIds, UnknownNodeError
-from engine.schema import Label, Rel
+from engine.errors import InputError, ReelGraphError
+from engine.graphdb import Runner, spans
+from engine.graphdb.nodeids import NodeIds, UnknownNodeError
+from engine.schema import UNIQUE_KEYS, Label, Rel
 from loader.dataset import MovieLensData
 
 log = logging.getLogger(__name__)
@@ -45,20 +45,13 @@ Block = tuple[int, int]
 BLOCKS: tuple[Block, ...] = ((0, 0), (1, 1), (0, 1), (1, 0))
 PHASES: tuple[tuple[Block, Block], ...] = (((0, 0), (1, 1)), ((0, 1), (1, 0)))
 DEFAULT_BATCH_SIZE = 50_000
-_CONSTRAINTS = (
-    "schema/constraint_user",
-    "schema/constraint_movie",
-    "schema/constraint_genre",
-    "schema/constraint_dataset",
-    "schema/constraint_modelrun",
-)
 
 
-class LoadConflictError(RuntimeError):
+class LoadConflictError(InputError):
     """The database already holds other data; loading would mix datasets."""
 
 
-class LoadVerificationError(RuntimeError):
+class LoadVerificationError(ReelGraphError):
     """After writing, the graph's counts differ from the source counts."""
 
 
@@ -105,53 +98,34 @@ class LoadSummary:
         return "\n".join(lines)
 
 
-class Writer:
-    """Runs the load queries on one database through an injected driver."""
-
-    def __init__(self, driver: neo4j.Driver, database: str = "neo4j") -> None:
-        self.driver = driver
-        self.database = database
-
-    def run(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
-        records, _, _ = self.driver.execute_query(
-            queries.load(query), parameters_=params, database_=self.database,
-            routing_=neo4j.RoutingControl.WRITE,
-        )
-        return [r.data() for r in records]
-
-    def batch(self, query: str, params: dict[str, Any], progress: dict[str, Any] | None,
-              dataset: str) -> None:
-        """One batch and (optionally) its checkpoint in a single transaction."""
-        text = queries.load(query)
-        progress_text = queries.load("load/dataset_progress")
-
-        def work(tx: neo4j.ManagedTransaction) -> None:
-            tx.run(text, params).consume()
-            if progress is not None:
-                tx.run(progress_text, name=dataset, progress=progress).consume()
-
-        with self.driver.session(database=self.database) as session:
-            session.execute_write(work)
-
-    def counts(self) -> dict[str, int]:
-        """Nodes/relationships per kind (a kind the graph never had counts 0)."""
-        got = {r["kind"]: int(r["n"]) for r in self.run("admin/graph_counts")}
-        kinds = (Label.USER, Label.MOVIE, Label.GENRE, Rel.RATED, Rel.IN_GENRE, Rel.TAGGED)
-        return {kind: got.get(kind, 0) for kind in kinds}
+def batch(runner: Runner, query: str, params: dict[str, Any], progress: dict[str, Any] | None,
+          dataset: str) -> None:
+    """One batch and (optionally) its checkpoint on the ``:Dataset`` node, in one transaction."""
+    statements = [(query, params)]
+    if progress is not None:
+        statements.append(("load/dataset_progress", {"name": dataset, "progress": progress}))
+    runner.transaction(statements)
 
 
-def ensure_schema(writer: Writer, timeout_s: int = 300) -> None:
+def graph_counts(runner: Runner) -> dict[str, int]:
+    """Nodes/relationships per kind (a kind the graph never had counts 0)."""
+    got = {r["kind"]: int(r["n"]) for r in runner.read("admin/graph_counts")}
+    kinds = (Label.USER, Label.MOVIE, Label.GENRE, Rel.RATED, Rel.IN_GENRE, Rel.TAGGED)
+    return {kind: got.get(kind, 0) for kind in kinds}
+
+
+def ensure_schema(runner: Runner, timeout_s: int = 300) -> None:
     """Uniqueness constraints first (idempotent), then wait until their indexes are online."""
-    for name in _CONSTRAINTS:
-        writer.run(name)
-    writer.run("admin/await_indexes", timeoutSeconds=timeout_s)
+    for _, label, _ in UNIQUE_KEYS:
+        runner.write(f"schema/constraint_{label.lower()}")
+    runner.write("admin/await_indexes", timeoutSeconds=timeout_s)
 
 
-def wipe(writer: Writer, batch: int = 20_000) -> int:
+def wipe(runner: Runner, batch: int = 20_000) -> int:
     """Delete every node and relationship, in bounded transactions; returns nodes deleted."""
     total = 0
     while True:
-        deleted = int(writer.run("admin/wipe_batch", limit=batch)[0]["deleted"])
+        deleted = int(runner.write("admin/wipe_batch", limit=batch)[0]["deleted"])
         total += deleted
         if deleted == 0:
             return total
@@ -160,12 +134,7 @@ def wipe(writer: Writer, batch: int = 20_000) -> int:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with Python scalars and ``None`` for nulls (Neo4j-ready)."""
     out = frame.astype(object).where(frame.notna(), None)
-    return out.to_dict("records")  # type: ignore[return-value]
-
-
-def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
-    for start in range(0, len(frame), size):
-        yield frame.iloc[start : start + size]
+    return out.to_dict("records")
 
 
 def rating_batches(ratings: pd.DataFrame, start: int, size: int,
@@ -197,10 +166,9 @@ def expected_counts(data: MovieLensData) -> dict[str, int]:
 
 
 def load_dataset(
-    driver: neo4j.Driver,
+    runner: Runner,
     data: MovieLensData,
     *,
-    database: str = "neo4j",
     batch_size: int = DEFAULT_BATCH_SIZE,
     replace: bool = False,
     progress: bool = True,
@@ -208,16 +176,15 @@ def load_dataset(
     """Load ``data`` into ``database``; see the module docstring for the guarantees."""
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
-    writer = Writer(driver, database)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    ensure_schema(writer)
-    _check_conflicts(writer, data.name, replace)
+    ensure_schema(runner)
+    _check_conflicts(runner, data.name, replace)
     seconds["schema"] = time.perf_counter() - t0
 
     expected = expected_counts(data)
-    before = {d["name"]: d["props"] for d in writer.run("load/dataset_get")}.get(data.name)
-    begun = writer.run(
+    before = {d["name"]: d["props"] for d in runner.read("load/dataset_get")}.get(data.name)
+    begun = runner.write(
         "load/dataset_begin", name=data.name, source=data.source, md5=data.md5,
         synthetic=bool(data.synthetic), expected=json.dumps(expected),
     )[0]
@@ -225,7 +192,7 @@ def load_dataset(
     done, mode = _ratings_plan(begun, current, data)
     if not any(done.values()) and mode == "merge":
         reset = {_done_key(b): 0 for b in BLOCKS}
-        writer.run("load/dataset_progress", name=data.name,
+        runner.write("load/dataset_progress", name=data.name,
                    progress={"status": "loading", "tagsDone": 0, "ratingsMode": mode, **reset})
 
     def timed(step: str, fn: Any) -> None:
@@ -234,22 +201,22 @@ def load_dataset(
         seconds[step] = time.perf_counter() - start
 
     genres = sorted({g for gs in data.movies["genres"] for g in gs})
-    timed("nodes", lambda: _load_nodes(writer, data, genres, batch_size, progress))
-    timed("ratings", lambda: _load_ratings(writer, data, done, mode, batch_size, progress))
-    timed("tags", lambda: _load_tags(writer, data, int(current.get("tagsDone") or 0), batch_size, progress))
+    timed("nodes", lambda: _load_nodes(runner, data, genres, batch_size, progress))
+    timed("ratings", lambda: _load_ratings(runner, data, done, mode, batch_size, progress))
+    timed("tags", lambda: _load_tags(runner, data, int(current.get("tagsDone") or 0), batch_size, progress))
 
     start = time.perf_counter()
-    in_graph = writer.counts()
+    in_graph = graph_counts(runner)
     verify(expected, in_graph)
-    writer.run("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
+    runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
     seconds["verify"] = time.perf_counter() - start
     return LoadSummary(data.name, expected, in_graph, mode, sum(done.values()), seconds)
 
 
-def _check_conflicts(writer: Writer, name: str, replace: bool) -> None:
-    others = [d["name"] for d in writer.run("load/dataset_get") if d["name"] != name]
-    counts = writer.counts()
-    stray = not writer.run("load/dataset_get") and counts.get(Label.USER, 0) > 0
+def _check_conflicts(runner: Runner, name: str, replace: bool) -> None:
+    others = [d["name"] for d in runner.read("load/dataset_get") if d["name"] != name]
+    counts = graph_counts(runner)
+    stray = not runner.read("load/dataset_get") and counts.get(Label.USER, 0) > 0
     if (others or stray) and not replace:
         what = f"dataset {', '.join(others)}" if others else "users not loaded by ReelGraph"
         raise LoadConflictError(
@@ -257,7 +224,7 @@ def _check_conflicts(writer: Writer, name: str, replace: bool) -> None:
             "Re-run with --replace to wipe it first, or load into another database/server."
         )
     if replace and (others or stray or counts.get(Label.USER, 0) > 0):
-        deleted = wipe(writer)
+        deleted = wipe(runner)
         log.info("--replace: deleted %d nodes", deleted)
 
 
@@ -277,18 +244,18 @@ def _ratings_plan(begun: dict, current: dict, data: MovieLensData) -> tuple[dict
     return done, mode
 
 
-def _load_nodes(writer: Writer, data: MovieLensData, genres: list[str], size: int,
+def _load_nodes(runner: Runner, data: MovieLensData, genres: list[str], size: int,
                 progress: bool) -> None:
-    writer.run("load/genres", names=genres)
+    runner.write("load/genres", names=genres)
     for table, query, frame in (
         ("users", "load/users", data.users),
         ("movies", "load/movies", data.movies),
     ):
         with tqdm(total=len(frame), desc=f"{data.name} {table}", unit="rows",
                   disable=not progress, leave=False) as bar:
-            for chunk in _chunks(frame, size):
-                writer.run(query, rows=_records(chunk))
-                bar.update(len(chunk))
+            for lo, hi in spans(len(frame), size):
+                runner.write(query, rows=_records(frame.iloc[lo:hi]))
+                bar.update(hi - lo)
 
 
 def partition(ratings: pd.DataFrame) -> dict[Block, pd.DataFrame]:
@@ -306,11 +273,11 @@ def partition(ratings: pd.DataFrame) -> dict[Block, pd.DataFrame]:
     }
 
 
-def _load_ratings(writer: Writer, data: MovieLensData, done: dict[Block, int], mode: Mode,
+def _load_ratings(runner: Runner, data: MovieLensData, done: dict[Block, int], mode: Mode,
                   size: int, progress: bool) -> None:
     blocks = partition(data.ratings)
     try:
-        ids = NodeIds.read(writer.driver, writer.database)
+        ids = NodeIds.read(runner)
         ids.users(data.ratings["userId"].unique())
         ids.movies(data.ratings["movieId"].unique())
     except UnknownNodeError as exc:
@@ -321,7 +288,7 @@ def _load_ratings(writer: Writer, data: MovieLensData, done: dict[Block, int], m
         frame, key = blocks[block], _done_key(block)
         start = min(done[block], len(frame))
         for upto, params in rating_batches(frame, start, size, ids):
-            writer.batch(query, params, {key: upto, "ratingsMode": mode}, data.name)
+            batch(runner, query, params, {key: upto, "ratingsMode": mode}, data.name)
             bar.update(upto - start)
             start = upto
 
@@ -333,7 +300,7 @@ def _load_ratings(writer: Writer, data: MovieLensData, done: dict[Block, int], m
                 future.result()
 
 
-def _load_tags(writer: Writer, data: MovieLensData, done: int, size: int, progress: bool) -> None:
+def _load_tags(runner: Runner, data: MovieLensData, done: int, size: int, progress: bool) -> None:
     tags = data.tags.drop_duplicates(["userId", "movieId", "tag"]).sort_values(
         ["userId", "movieId", "tag"], kind="stable", ignore_index=True
     )
@@ -343,7 +310,8 @@ def _load_tags(writer: Writer, data: MovieLensData, done: int, size: int, progre
               unit="rows", disable=not progress, leave=False) as bar:
         for start in range(min(done, len(tags)), len(tags), size):
             chunk = tags.iloc[start : start + size]
-            writer.batch("load/tags", {"rows": _records(chunk)}, {"tagsDone": start + len(chunk)}, data.name)
+            batch(runner, "load/tags", {"rows": _records(chunk)}, {"tagsDone": start + len(chunk)},
+                  data.name)
             bar.update(len(chunk))
 
 

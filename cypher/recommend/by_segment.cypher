@@ -1,5 +1,5 @@
 // Purpose: the $k movies the current run recommends most within each user segment by rating count:
-//   'very-low' (< $lowThreshold ratings), 'normal', 'power' (>= $powerThreshold), as in engine.metrics.segment_users.
+//   'very-low' (< $lowThreshold ratings), 'normal', 'power' (>= $powerThreshold), as engine/evaluate/segments.py defines them.
 // Params:
 //   $lowThreshold    INTEGER  users with fewer ratings are 'very-low'
 //   $powerThreshold  INTEGER  users with at least this many ratings are 'power'

@@ -1,16 +1,17 @@
 // Purpose: ratings per (activity segment, genre) with their average, for the genre-preference heatmap of
-//   `engine viz`. Segments by the user's number of ratings: very-low (<= $lowMax), power (>= $powerMin), normal.
+//   `engine viz`. Segments by the user's number of ratings, as engine/evaluate/segments.py defines them:
+//   very-low (< $lowThreshold), power (>= $powerThreshold), else normal.
 // Params:
-//   $lowMax    INTEGER  users with at most this many ratings are 'very-low'
-//   $powerMin  INTEGER  users with at least this many ratings are 'power'
+//   $lowThreshold    INTEGER  users with fewer ratings are 'very-low'
+//   $powerThreshold  INTEGER  users with at least this many ratings are 'power'
 // Example:
-//   :param {lowMax: 20, powerMin: 500}
+//   :param {lowThreshold: 20, powerThreshold: 200}
 MATCH (u:User)
 WITH u, COUNT { (u)-[:RATED]->() } AS n
 WITH u,
      CASE
-       WHEN n <= $lowMax THEN 'very-low'
-       WHEN n >= $powerMin THEN 'power'
+       WHEN n < $lowThreshold THEN 'very-low'
+       WHEN n >= $powerThreshold THEN 'power'
        ELSE 'normal'
      END AS segment
 MATCH (u)-[r:RATED]->(:Movie)-[:IN_GENRE]->(g:Genre)

@@ -1,5 +1,8 @@
 // Purpose: idempotent path (resumed runs): MERGE one batch of SIMILAR edges of a run (movie -> its nearest movies).
 //   Movies are addressed by internal id (admin/node_ids, read by the same write-back).
+//   Why two files (similar_create / similar_batch): CREATE and MERGE are different clauses and Cypher
+//   cannot choose a clause by parameter; CREATE is the fast path for a run with no edge yet, MERGE makes a
+//   resumed run idempotent. The rest of the two statements is identical.
 // Params:
 //   $runId   STRING                the run the edges belong to
 //   $movies  LIST<INTEGER>         internal ids of the source movies

@@ -1,4 +1,6 @@
 // Purpose: cosine vector index user_embedding_b over :User(embeddingB) (embedding slot 'b'); populated asynchronously from the vectors already written.
+//   Why four files (vector_index_{user,movie}_{a,b}): a label and a property key cannot be parameters of
+//   CREATE VECTOR INDEX, and each (label, embedding slot) pair has its own index (engine/schema.py SLOTS).
 // Params:
 //   $dim  INTEGER  vector dimension
 // Example:

@@ -1,19 +1,27 @@
-"""Shared CLI plumbing: the context object and error translation."""
+"""Shared CLI plumbing: the context object, common options, and the one error edge.
+
+:class:`EngineGroup` catches every exception of a command once: a
+:class:`~engine.errors.ReelGraphError` (or a Neo4j driver error, translated by
+:func:`engine.graphdb.translate`) becomes one line on stderr with its exit code (1: the
+operation failed, 2: the input was wrong); anything else one line naming the exception.
+``-vv`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from engine.errors import ReelGraphError
 from engine.settings import Neo4jSettings, ServerSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("engine.cli")
 
 
 @dataclass
@@ -22,24 +30,67 @@ class AppContext:
 
     uri: str | None = None
     user: str | None = None
-    password: str | None = None
     database: str | None = None
+    verbose: int = 0
 
     def neo4j(self, server: ServerSettings | None = None) -> Neo4jSettings:
-        return Neo4jSettings.from_env(
-            uri=self.uri, user=self.user, password=self.password, database=self.database,
-            server=server,
-        )
+        """Client settings: options, then environment / ``.env``, then the local server."""
+        return Neo4jSettings.from_env(uri=self.uri, user=self.user, database=self.database,
+                                      server=server)
+
+
+class CommandError(click.ClickException):
+    """A library error shown as one line, with the library's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]
+
+
+def _one_line(exc: BaseException) -> CommandError:
+    if isinstance(exc, ReelGraphError):
+        return CommandError(str(exc), exc.exit_code)
+    from engine.graphdb import translate  # imports the driver: only when something failed
+
+    translated = translate(exc)
+    if translated is not None:
+        return CommandError(str(translated), translated.exit_code)
+    if isinstance(exc, MemoryError):
+        return CommandError("out of memory: try a smaller selection (--sample-users, "
+                            "--max-user-ratings) or a smaller model", 1)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return CommandError(f"{exc.strerror or exc}{where}", 1)
+    return CommandError(f"unexpected error ({type(exc).__name__}: {exc}); run with -vv for the "
+                        "traceback", 1)
+
+
+class EngineGroup(click.Group):
+    """A click group whose commands' errors become one-line messages (see module docstring)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise CommandError("interrupted; re-running the same command resumes or redoes it "
+                               "safely", 130) from None
+        except Exception as exc:  # noqa: BLE001 - the one edge where every error is shown
+            obj = ctx.find_object(AppContext)
+            if obj is not None and obj.verbose >= 2:
+                raise
+            raise _one_line(exc) from exc
 
 
 def server_options(func: F) -> F:
     """``--data-dir``, ``--bolt-port``, ``--http-port`` (with their env vars)."""
     func = click.option(
-        "--http-port", type=int, envvar="REELGRAPH_HTTP_PORT", show_envvar=True,
+        "--http-port", type=click.IntRange(1, 65535), envvar="REELGRAPH_HTTP_PORT", show_envvar=True,
         help="HTTP port (Neo4j Browser) [default 7474].",
     )(func)
     func = click.option(
-        "--bolt-port", type=int, envvar="REELGRAPH_BOLT_PORT", show_envvar=True,
+        "--bolt-port", type=click.IntRange(1, 65535), envvar="REELGRAPH_BOLT_PORT", show_envvar=True,
         help="Bolt port [default 7687].",
     )(func)
     func = click.option(
@@ -48,28 +99,3 @@ def server_options(func: F) -> F:
         help="Instance folder (store, logs, config) [default ~/.local/share/reelgraph/neo4j].",
     )(func)
     return func
-
-
-def friendly_errors(func: F) -> F:
-    """Turn the library's expected failures into one-line click errors (exit 1)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from engine.db import ServerError
-        from engine.graphdb import GraphConnectionError
-
-        try:
-            return func(*args, **kwargs)
-        except (ServerError, GraphConnectionError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def driver_for(settings: Neo4jSettings) -> Iterator[Any]:
-    """Open, verify and close a driver (errors become click errors via friendly_errors)."""
-    from engine.graphdb import open_driver
-
-    with open_driver(settings) as driver:
-        yield driver

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import friendly_errors, server_options
+from engine.cli.common import server_options
 
 
-def _server(data_dir: Path | None, bolt_port: int | None, http_port: int | None):  # type: ignore[no-untyped-def]
+def _server(data_dir: Path | None, bolt_port: int | None, http_port: int | None):
     from engine.db import LocalServer
     from engine.settings import ServerSettings
 
@@ -44,7 +44,6 @@ def db() -> None:
 @db.command()
 @server_options
 @click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for Bolt.")
-@friendly_errors
 def start(data_dir: Path | None, bolt_port: int | None, http_port: int | None, timeout: float) -> None:
     """Start the server and wait until Bolt answers.
 
@@ -72,7 +71,6 @@ def start(data_dir: Path | None, bolt_port: int | None, http_port: int | None, t
 @db.command()
 @server_options
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for a clean shutdown.")
-@friendly_errors
 def stop(data_dir: Path | None, bolt_port: int | None, http_port: int | None, timeout: float) -> None:
     """Stop the server cleanly (committed transactions are flushed to the store).
 
@@ -91,7 +89,6 @@ def stop(data_dir: Path | None, bolt_port: int | None, http_port: int | None, ti
 @db.command()
 @server_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@friendly_errors
 def status(data_dir: Path | None, bolt_port: int | None, http_port: int | None, as_json: bool) -> None:
     """Report whether the server runs, its version, URIs, pid and store size.
 
@@ -121,7 +118,6 @@ def status(data_dir: Path | None, bolt_port: int | None, http_port: int | None, 
 @db.command()
 @server_options
 @click.option("-n", "--lines", default=50, show_default=True, help="How many lines.")
-@friendly_errors
 def logs(data_dir: Path | None, bolt_port: int | None, http_port: int | None, lines: int) -> None:
     """Print the end of the server's console log.
 

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from engine.errors import ReelGraphError
+
 log = logging.getLogger(__name__)
 
 NEO4J_VERSION = "5.26.19"
 _MARKER = ".reelgraph-complete"
 
 
-class RuntimeSetupError(RuntimeError):
+class RuntimeSetupError(ReelGraphError):
     """Java or Maven is missing or the jars could not be fetched."""
 
 

@@ -20,14 +20,22 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from engine.db.process import (
+    ENTRY_POINT,
+    ServerStatus,
+    dir_size,
+    pid_alive,
+    pid_is_our_server,
+    port_in_use,
+    reap,
+)
 from engine.db.runtime import NEO4J_VERSION, Runtime, RuntimeSetupError, ensure_runtime
-from engine.graphdb import GraphConnectionError, wait_until_ready
+from engine.errors import ReelGraphError
+from engine.graphdb import GraphConnectionError, Runner, connect, wait_until_ready
 from engine.settings import (
     DEFAULT_USER,
     Neo4jSettings,
@@ -38,7 +46,6 @@ from engine.settings import (
 
 log = logging.getLogger(__name__)
 
-ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 _JVM_FLAGS = (
     "-XX:+UseG1GC",
     "-XX:-OmitStackTraceInFastThrow",
@@ -58,91 +65,8 @@ _JVM_FLAGS = (
 )
 
 
-class ServerError(RuntimeError):
+class ServerError(ReelGraphError):
     """The local server could not be started, stopped or inspected."""
-
-
-@dataclass(frozen=True)
-class ServerStatus:
-    """What ``engine db status`` reports."""
-
-    running: bool
-    data_dir: Path
-    pid: int | None = None
-    bolt_uri: str | None = None
-    http_url: str | None = None
-    version: str | None = None
-    edition: str | None = None
-    store_bytes: int = 0
-    uptime_s: float | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "running": self.running,
-            "data_dir": str(self.data_dir),
-            "pid": self.pid,
-            "bolt_uri": self.bolt_uri,
-            "http_url": self.http_url,
-            "browser_url": f"{self.http_url}/browser/" if self.http_url else None,
-            "version": self.version,
-            "edition": self.edition,
-            "store_bytes": self.store_bytes,
-            "uptime_s": None if self.uptime_s is None else round(self.uptime_s, 1),
-        }
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True when something already listens on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def free_port() -> int:
-    """A port that is free on 127.0.0.1 right now (for tests and parallel instances)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _dir_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += (Path(root) / name).stat().st_size
-            except OSError:
-                pass
-    return total
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child (ours, not yet reaped) is dead for our purposes.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _pid_is_our_server(pid: int, home: Path) -> bool:
-    """The pid runs Neo4j on this home (guards against a recycled pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return _pid_alive(pid)  # no /proc (macOS): trust the pid file
-    args = [a.decode(errors="replace") for a in cmdline]
-    return ENTRY_POINT in args and f"--home-dir={home}" in args
 
 
 class LocalServer:
@@ -152,6 +76,7 @@ class LocalServer:
         self.settings = settings
         self.home = settings.data_dir.expanduser().resolve()
         self.cache_dir = cache_dir or default_cache_dir()
+        self._last_settings: ServerSettings | None = None
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -181,7 +106,7 @@ class LocalServer:
         if state is None:
             return None
         pid = int(state["pid"])  # type: ignore[call-overload]
-        if _pid_alive(pid) and _pid_is_our_server(pid, self.home):
+        if pid_alive(pid) and pid_is_our_server(pid, self.home):
             return pid
         self.state_file.unlink(missing_ok=True)
         return None
@@ -340,9 +265,16 @@ class LocalServer:
         pid = self.running_pid()
         if pid is None:
             return False
+        self._last_settings = self.running_settings()
         self._terminate(pid, grace=timeout)
         self.state_file.unlink(missing_ok=True)
         return True
+
+    def reopen(self, timeout: float = 300.0) -> Neo4jSettings:
+        """Start again with the settings it last ran with (after :meth:`stop`); client settings."""
+        server = LocalServer(self._last_settings or self.running_settings(), self.cache_dir)
+        server.start(timeout=timeout)
+        return server.client_settings()
 
     def _terminate(self, pid: int, grace: float) -> None:
         try:
@@ -351,8 +283,8 @@ class LocalServer:
             return
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
-                _reap(pid)
+            if not pid_alive(pid):
+                reap(pid)
                 return
             time.sleep(0.2)
         log.warning("Neo4j (pid %d) did not stop within %.0fs; killing it", pid, grace)
@@ -360,12 +292,12 @@ class LocalServer:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        _reap(pid)
+        reap(pid)
 
     def status(self) -> ServerStatus:
         """Running or not, with version, URIs, pid and store size."""
         pid = self.running_pid()
-        store = _dir_size(self.home / "data") if (self.home / "data").exists() else 0
+        store = dir_size(self.home / "data") if (self.home / "data").exists() else 0
         if pid is None:
             return ServerStatus(running=False, data_dir=self.home, store_bytes=store)
         state = self._read_state() or {}
@@ -373,18 +305,9 @@ class LocalServer:
         version = str(state.get("version", NEO4J_VERSION))
         edition = None
         try:
-            from engine.graphdb import connect
-
-            driver = connect(client)
-            try:
-                records, _, _ = driver.execute_query(
-                    "CALL dbms.components() YIELD versions, edition "
-                    "RETURN versions[0] AS version, edition",
-                    database_="system",
-                )
-                version, edition = records[0]["version"], records[0]["edition"]
-            finally:
-                driver.close()
+            with connect(client) as driver:
+                row = Runner(driver, "system").read("admin/components")[0]
+                version, edition = row["version"], row["edition"]
         except GraphConnectionError as exc:
             log.warning("server process is up but Bolt does not answer: %s", exc)
         http_port = int(state.get("http_port", self.settings.http_port))  # type: ignore[call-overload]
@@ -416,11 +339,3 @@ def min_heap(heap: str) -> str:
     except (KeyError, ValueError) as exc:
         raise ServerError(f"heap size {heap!r} is not like '512m' or '2g'") from exc
     return heap if mb <= 512 else "512m"
-
-
-def _reap(pid: int) -> None:
-    """Collect our own child's exit status so it leaves no zombie."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

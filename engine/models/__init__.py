@@ -2,7 +2,7 @@
 
 ``MODELS`` maps each model's ``name`` to its class; :func:`load_model` restores any saved
 checkpoint by reading the name from its ``config.json``. :data:`DEFAULT_MODEL` is the
-model the engine trains unless told otherwise (see ``bench/train.py`` for why).
+model the engine trains unless told otherwise (see ``bench/`` for why).
 """
 
 from __future__ import annotations
@@ -10,23 +10,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.models.base import Recommender, SideFeatures
+from engine.errors import ParameterError
+from engine.models.autorec import ItemAutoRec
+from engine.models.base import Recommender, Task
 from engine.models.bpr_mf import BPRMF
 from engine.models.ease import EASE
+from engine.models.fit import TrainSettings
 from engine.models.graph_filter import GraphFilterCF
+from engine.models.hetero.gat import HeteroGATRecommender
+from engine.models.hetero.rating import HeteroSAGERatingModel
+from engine.models.hetero.sage import HeteroSAGERecommender
+from engine.models.history import FitHistory
 from engine.models.lightgcn import LightGCNCSR
 from engine.models.popularity import PopularityRecommender
 from engine.models.pyg_lightgcn import PyGLightGCN
-from engine.models.hetero_gat import HeteroGATRecommender
-from engine.models.hetero_sage import HeteroSAGERecommender
-from engine.models.rating import BiasedMF, HeteroSAGERatingModel
-from engine.models.rating_autorec import ItemAutoRec
+from engine.models.rating import BiasedMF
 
 __all__ = [
     "BPRMF",
     "BiasedMF",
     "DEFAULT_MODEL",
     "EASE",
+    "FitHistory",
     "GraphFilterCF",
     "HeteroGATRecommender",
     "HeteroSAGERatingModel",
@@ -37,9 +42,10 @@ __all__ = [
     "PopularityRecommender",
     "PyGLightGCN",
     "Recommender",
-    "SideFeatures",
+    "Task",
+    "TrainSettings",
     "load_model",
-    "register",
+    "make_model",
 ]
 
 MODELS: dict[str, type[Recommender]] = {
@@ -54,15 +60,19 @@ MODELS: dict[str, type[Recommender]] = {
 DEFAULT_MODEL = GraphFilterCF.name
 
 
-def register(cls: type[Recommender]) -> type[Recommender]:
-    """Class decorator for models added elsewhere (e.g. hetero GNNs): ``@register``."""
-    MODELS[cls.name] = cls
-    return cls
+def model_class(name: str) -> type[Recommender]:
+    """The registered class called ``name`` (a :class:`ParameterError` listing the names)."""
+    if name not in MODELS:
+        raise ParameterError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def make_model(name: str, params: dict[str, object] | None = None) -> Recommender:
+    """An unfitted model from the registry; a wrong name or parameter is a ParameterError."""
+    return model_class(name).create(params)
 
 
 def load_model(path: Path) -> Recommender:
     """Load any checkpoint written by :meth:`Recommender.save`."""
     name = json.loads((Path(path) / "config.json").read_text())["model"]
-    if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; known: {sorted(MODELS)}")
-    return MODELS[name].load(Path(path))
+    return model_class(name).load(Path(path))

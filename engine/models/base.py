@@ -2,17 +2,23 @@
 
 Modelled on ``implicit.recommender_base.RecommenderBase``::
 
-    model = SomeModel(plain=1, numbers=2.0)        # hyper-parameters only, no IO
-    history = model.fit(train, valid=None)          # valid: early stopping / selection only
-    scores = model.score(users)                     # float32 [len(users), num_items]
-    items, s = model.recommend(users, k=10)         # int64 [n,k], float32 [n,k]; seen excluded
+    model = SomeModel(plain=1, numbers=2.0)          # hyper-parameters only, no IO
+    history = model.fit(train, valid=None, graph=None)   # -> FitHistory; valid: selection only
+    scores = model.score(users)                      # float32 [len(users), num_items]
+    items, s = model.recommend(users, k=10)          # int64 [n,k], float32 [n,k]; seen excluded
+    items, s = model.similar_items(k=10) or None     # nearest items by the model's item vectors
     user_emb, item_emb = model.embeddings() or (None, None)
-    model.save(path); same = SomeModel.load(path)   # config.json + state.npz, no pickle
+    model.save(path); same = SomeModel.load(path)    # config.json + state.npz, no pickle
+
+``task`` says what the scores mean: ``"ranking"`` (higher is more relevant) or
+``"rating"`` (``score``/``predict`` return predicted ratings; evaluation adds RMSE/MAE and
+write-back stores ``predictedRating``). ``needs_graph`` says whether :meth:`fit` reads the
+PyG ``HeteroData`` training graph (features, genres; :func:`engine.data.hetero.to_hetero_data`).
 
 Checkpoint layout (``dir/``): ``config.json`` = ``{"model": name, "params": {...constructor
-args...}, "num_users", "num_items", "extra"}`` and ``state.npz`` = the model's arrays plus
-the train CSR of seen items (``seen_indptr``/``seen_indices``), read with
-``allow_pickle=False``. The caller saves the :class:`~engine.data.IdMap` alongside.
+args...}, "num_users", "num_items"}`` and ``state.npz`` = the model's arrays plus the train
+CSR of seen items (``seen_indptr``/``seen_indices``), read with ``allow_pickle=False``. The
+caller saves the :class:`~engine.data.interactions.IdMap` alongside.
 
 Subclasses store every constructor argument under the same attribute name (so
 :meth:`get_params` can rebuild them, as in scikit-learn), implement :meth:`_fit`,
@@ -27,22 +33,24 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from engine.data import Interactions
-from engine.metrics import mask_seen, top_k
+from engine.data.interactions import Interactions
+from engine.errors import ParameterError
+from engine.evaluate.metrics import mask_seen, top_k
+from engine.models.history import FitHistory
 
-__all__ = ["Recommender", "SideFeatures"]
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
+
+__all__ = ["Recommender", "Task"]
 
 log = logging.getLogger(__name__)
 
-#: Optional side information, e.g. ``{"item_genre": float32 [num_items, G]}``; models that
-#: do not use it ignore it (hetero GNNs added later read what they need).
-SideFeatures = Mapping[str, np.ndarray]
-
+Task = Literal["ranking", "rating"]
 R = TypeVar("R", bound="Recommender")
 
 
@@ -50,6 +58,8 @@ class Recommender(abc.ABC):
     """Abstract top-K recommender over user/item indices of one :class:`IdMap`."""
 
     name: ClassVar[str]
+    task: ClassVar[Task] = "ranking"
+    needs_graph: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.num_users = 0
@@ -61,21 +71,20 @@ class Recommender(abc.ABC):
         self,
         train: Interactions,
         valid: Interactions | None = None,
-        features: SideFeatures | None = None,
-    ) -> dict[str, Any]:
+        graph: HeteroData | None = None,
+    ) -> FitHistory:
         """Fit on ``train``; ``valid`` may only drive early stopping / model selection.
 
-        Returns a history dict (e.g. ``{"loss": [...], "valid_ndcg@10": [...],
-        "best_epoch": 12, "fit_seconds": 3.1}``).
+        ``graph`` is the training graph as PyG ``HeteroData`` (built from ``train`` only),
+        read by models with ``needs_graph``; the others ignore it.
         """
         self.num_users, self.num_items = int(train.num_users), int(train.num_items)
         self._seen = train.to_csr(binary=True)
-        return self._fit(train, valid, features)
+        return self._fit(train, valid, graph)
 
     @abc.abstractmethod
-    def _fit(
-        self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
-    ) -> dict[str, Any]:
+    def _fit(self, train: Interactions, valid: Interactions | None,
+             graph: HeteroData | None) -> FitHistory:
         """Model-specific fitting (``self._seen`` and sizes are already set)."""
 
     # ------------------------------------------------------------------ inference
@@ -117,6 +126,29 @@ class Recommender(abc.ABC):
         """``(user_emb [U,d], item_emb [I,d])`` float32 for write-back, or ``None``."""
         return None
 
+    def similar_items(self, k: int = 10, batch_size: int = 1024
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Top-``k`` cosine neighbours of every item by its vector, self excluded.
+
+        ``(items int64 [I, k], scores float32 [I, k])`` computed in row batches (memory
+        ``O(batch_size * num_items)``); ``None`` for a model without item vectors.
+        """
+        emb = self.embeddings()
+        if emb is None:
+            return None
+        vectors = np.asarray(emb[1], dtype=np.float32)
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        n = len(unit)
+        k = min(k, n - 1)
+        items = np.empty((n, k), dtype=np.int64)
+        scores = np.empty((n, k), dtype=np.float32)
+        for lo in range(0, n, batch_size):
+            sim = unit[lo : lo + batch_size] @ unit.T
+            rows = np.arange(sim.shape[0])
+            sim[rows, rows + lo] = -np.inf
+            items[lo : lo + len(sim)], scores[lo : lo + len(sim)] = top_k(sim, k)
+        return items, scores
+
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Score of each ``(users[j], items[j])`` pair (ratings for rating models)."""
         users = np.asarray(users, dtype=np.int64)
@@ -129,14 +161,32 @@ class Recommender(abc.ABC):
             out[sel] = block[inv[sel] - start, items[sel]]
         return out
 
-    # ------------------------------------------------------------------ persistence
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        """Names :meth:`get_params` returns and the constructor accepts."""
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        params = inspect.signature(cls.__init__).parameters.values()
+        return tuple(p.name for p in params if p.kind in kinds and p.name != "self")
+
+    @classmethod
+    def create(cls: type[R], params: Mapping[str, Any] | None = None) -> R:
+        """``cls(**params)``, with an unknown parameter name named in the error."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(cls.param_names()))
+        if unknown:
+            raise ParameterError(f"{cls.name} has no parameter {', '.join(unknown)}; "
+                                 f"it takes {', '.join(cls.param_names()) or 'none'}")
+        try:
+            return cls(**params)
+        except TypeError as exc:  # a value of the wrong type deep in a constructor
+            raise ParameterError(f"bad parameters for {cls.name}: {exc}") from exc
+
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (plain numbers/strings) read back from attributes."""
-        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        params = inspect.signature(type(self).__init__).parameters.values()
-        names = [p.name for p in params if p.kind in kinds and p.name != "self"]
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in self.param_names()}
 
+    # ------------------------------------------------------------------ persistence
     def _state(self) -> dict[str, np.ndarray]:
         """Arrays that, with the params, reproduce :meth:`score` exactly."""
         return {}
@@ -158,12 +208,9 @@ class Recommender(abc.ABC):
         }
         (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
         arrays = {f"state__{k}": np.asarray(v) for k, v in self._state().items()}
-        np.savez(
-            path / "state.npz",
-            seen_indptr=self._seen.indptr.astype(np.int64),
-            seen_indices=self._seen.indices.astype(np.int64),
-            **arrays,
-        )
+        arrays["seen_indptr"] = self._seen.indptr.astype(np.int64)
+        arrays["seen_indices"] = self._seen.indices.astype(np.int64)
+        np.savez(path / "state.npz", **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls: type[R], path: Path) -> R:
@@ -172,7 +219,7 @@ class Recommender(abc.ABC):
         config = json.loads((path / "config.json").read_text())
         if config["model"] != cls.name:
             raise ValueError(f"checkpoint holds {config['model']!r}, not {cls.name!r}")
-        model = cls(**config["params"])
+        model = cls.create(config["params"])
         model.num_users, model.num_items = int(config["num_users"]), int(config["num_items"])
         with np.load(path / "state.npz", allow_pickle=False) as z:
             indptr, indices = z["seen_indptr"], z["seen_indices"]

@@ -10,14 +10,19 @@ with ``(u, i)`` a train interaction and ``j`` a uniformly sampled unseen item.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from engine.data import Interactions
+from engine.data.interactions import Interactions
+from engine.models.fit import TrainSettings
+from engine.models.losses import bpr_loss
+from engine.models.params import check_float, check_int
 from engine.models.torch_base import TorchBPRRecommender
+
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
 
 __all__ = ["BPRMF", "MFNet"]
 
@@ -36,36 +41,22 @@ class MFNet(nn.Module):
     def bpr_loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         """Mean BPR loss of a batch plus L2 on the touched rows."""
         u, p, n = self.user(users), self.item(pos), self.item(neg)
-        diff = (u * p).sum(-1) - (u * n).sum(-1)
-        l2 = (u.pow(2).sum() + p.pow(2).sum() + n.pow(2).sum()) / (2 * len(users))
-        return F.softplus(-diff).mean() + self.reg * l2
+        return bpr_loss((u * p).sum(-1), (u * n).sum(-1), (u, p, n), self.reg)
 
 
 class BPRMF(TorchBPRRecommender):
     """BPR matrix factorisation (``dim`` factors, Adam, early stopping on valid NDCG@10)."""
 
     name: ClassVar[str] = "bpr_mf"
+    train_defaults: ClassVar[TrainSettings] = TrainSettings(
+        epochs=100, batch_size=4096, lr=5e-3, eval_every=5, patience=4)
 
-    def __init__(
-        self,
-        dim: int = 64,
-        reg: float = 1e-4,
-        lr: float = 5e-3,
-        epochs: int = 100,
-        batch_size: int = 4096,
-        seed: int = 0,
-        eval_every: int = 5,
-        patience: int = 4,
-        time_budget_s: float | None = None,
-        device: str = "cpu",
-    ) -> None:
-        super().__init__()
-        self.dim, self.reg, self.lr, self.epochs = dim, reg, lr, epochs
-        self.batch_size, self.seed, self.eval_every, self.patience = (
-            batch_size, seed, eval_every, patience)
-        self.time_budget_s, self.device = time_budget_s, device
+    def __init__(self, dim: int = 64, reg: float = 1e-4, **train: Any) -> None:
+        super().__init__(**train)
+        self.dim = check_int("dim", dim, 1)
+        self.reg = check_float("reg", reg, 0.0)
 
-    def _build(self, train: Interactions) -> nn.Module:
+    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
         return MFNet(train.num_users, train.num_items, self.dim, self.reg)
 
     def _final_embeddings(self, module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,21 +8,23 @@ With ``X`` the binary user x item matrix (``[U, I]``) and Gram ``G = X^T X`` (``
 
 ``B`` is dense ``[I, I]`` float32 -- right for catalogues up to a few 10^4 items. Seen
 from the graph side, ``(G + λI)^{-1} G`` is a rational low-pass filter of the item-item
-co-occurrence graph; :mod:`engine.models.graphfilter` builds on that view.
+co-occurrence graph; :mod:`engine.models.graph_filter` builds on that view.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
-from engine.data import Interactions
-from engine.models.base import Recommender, SideFeatures
+from engine.data.interactions import Interactions
+from engine.models.base import Recommender
+from engine.models.history import FitHistory
+from engine.models.params import check_float
 
 __all__ = ["EASE", "ease_weights"]
 
@@ -53,18 +55,16 @@ class EASE(Recommender):
 
     def __init__(self, reg: float = 400.0) -> None:
         super().__init__()
-        self.reg = float(reg)
+        self.reg = check_float("reg", reg, 0.0, lo_open=True)
         self.weights = np.zeros((0, 0), dtype=np.float32)
 
-    def _fit(
-        self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
-    ) -> dict[str, Any]:
+    def _fit(self, train: Interactions, valid: Interactions | None, graph: object) -> FitHistory:
         assert self._seen is not None
         t0 = time.perf_counter()
         x = self._seen.astype(np.float64)
         gram = np.asarray((x.T @ x).todense())
         self.weights = ease_weights(gram, self.reg).astype(np.float32)
-        return {"fit_seconds": time.perf_counter() - t0}
+        return FitHistory(fit_seconds=time.perf_counter() - t0)
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """``X[users] @ B`` -> float32 ``[n, I]``."""

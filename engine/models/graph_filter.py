@@ -45,22 +45,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from engine.data import Interactions
-from engine.graph import (
+from engine.data.interactions import Interactions
+from engine.errors import ParameterError
+from engine.models.base import Recommender
+from engine.models.ease import ease_weights
+from engine.models.history import FitHistory
+from engine.models.ops import (
     DEFAULT_CACHE,
     csr_fingerprint,
     degree_normalised,
     fingerprint,
     temporal_cooccurrence,
 )
-from engine.models.base import Recommender, SideFeatures
-from engine.models.ease import ease_weights
+from engine.models.params import check_float, check_int
 
 __all__ = ["GraphFilterCF", "top_singular_vectors"]
 
@@ -124,14 +127,14 @@ class GraphFilterCF(Recommender):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.reg = float(reg)
-        self.time_weight = float(time_weight)
-        self.time_scale = float(time_scale)
-        self.rank = int(rank)
-        self.lowpass_weight = float(lowpass_weight)
-        self.degree_exp = float(degree_exp)
-        self.scale_sample = int(scale_sample)
-        self.seed = int(seed)
+        self.reg = check_float("reg", reg, 0.0, lo_open=True)
+        self.time_weight = check_float("time_weight", time_weight, 0.0)
+        self.time_scale = check_float("time_scale", time_scale, 0.0, lo_open=True, allow_inf=True)
+        self.rank = check_int("rank", rank, 0)
+        self.lowpass_weight = check_float("lowpass_weight", lowpass_weight, 0.0)
+        self.degree_exp = check_float("degree_exp", degree_exp, 0.0, 1.0)
+        self.scale_sample = check_int("scale_sample", scale_sample, 1)
+        self.seed = check_int("seed", seed, 0)
         self.filter = np.zeros((0, 0), dtype=np.float32)  # H [I, I]
         self.basis = np.zeros((0, 0), dtype=np.float32)  # V_k [I, k]
         self.item_degree = np.zeros(0, dtype=np.float32)  # [I]
@@ -167,12 +170,10 @@ class GraphFilterCF(Recommender):
         return full[:, : self.rank]
 
     # ------------------------------------------------------------------ fitting
-    def _fit(
-        self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
-    ) -> dict[str, Any]:
+    def _fit(self, train: Interactions, valid: Interactions | None, graph: object) -> FitHistory:
         assert self._seen is not None
         if train.num_items > MAX_ITEMS:
-            raise ValueError(
+            raise ParameterError(
                 f"graph_filter keeps dense [I, I] filters; {train.num_items} items exceed "
                 f"{MAX_ITEMS} -- use lightgcn_csr for catalogues this large"
             )
@@ -201,7 +202,7 @@ class GraphFilterCF(Recommender):
         self.filter = np.ascontiguousarray(h, dtype=np.float32)
         seconds = time.perf_counter() - t0
         log.info("graph_filter fitted in %.2fs (I=%d, k=%d)", seconds, x.shape[1], self.rank)
-        return {"fit_seconds": seconds, "scale_rational": s_b}
+        return FitHistory(fit_seconds=seconds, info={"scale_rational": s_b})
 
     # ------------------------------------------------------------------ inference
     def score(self, users: np.ndarray) -> np.ndarray:

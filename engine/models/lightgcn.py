@@ -13,22 +13,27 @@ With ``E⁰ ∈ R^{(U+I) x d}`` the only parameters (users first, then items) an
 
 Unlike a message-passing layer that gathers and scatters per edge (``[nnz, d]``
 intermediates every layer and step), ``Â`` is built once per train set
-(:class:`engine.graph.GraphCache`), held as ``torch.sparse_csr`` and each layer is one
+(:class:`engine.models.ops.GraphCache`), held as ``torch.sparse_csr`` and each layer is one
 ``torch.sparse.mm``; the backward pass reuses ``Â`` because it is symmetric. Memory per
 step: ``(L+1)`` dense ``[(U+I), d]`` activations plus the CSR (``nnz`` floats + indices).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from engine.data import Interactions
-from engine.graph import DEFAULT_CACHE, sym_spmm, to_torch_csr
+from engine.data.interactions import Interactions
+from engine.models.fit import TrainSettings
+from engine.models.losses import bpr_loss
+from engine.models.ops import DEFAULT_CACHE, sym_spmm, to_torch_csr
+from engine.models.params import check_float, check_int
 from engine.models.torch_base import TorchBPRRecommender
+
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
 
 __all__ = ["LightGCNCSR", "LightGCNNet"]
 
@@ -47,7 +52,7 @@ class LightGCNNet(nn.Module):
         nn.init.xavier_uniform_(self.embedding.weight)
         self.adj = adj  # constant operator, deliberately not a buffer / parameter
 
-    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+    def _apply(self, fn, recurse=True):
         # keep the cached operator on the same device as the parameters
         out = super()._apply(fn, recurse)
         self.adj = fn(self.adj)
@@ -71,42 +76,25 @@ class LightGCNNet(nn.Module):
         """Mean BPR loss of a batch (one full propagation) plus L2 on the batch's ``E⁰`` rows."""
         e = self.propagate()
         u, p, n = e[users], e[self.num_users + pos], e[self.num_users + neg]
-        diff = (u * p).sum(-1) - (u * n).sum(-1)
         e0 = self.embedding.weight
-        l2 = (
-            e0[users].pow(2).sum()
-            + e0[self.num_users + pos].pow(2).sum()
-            + e0[self.num_users + neg].pow(2).sum()
-        ) / (2 * len(users))
-        return F.softplus(-diff).mean() + self.reg * l2
+        ego = (e0[users], e0[self.num_users + pos], e0[self.num_users + neg])
+        return bpr_loss((u * p).sum(-1), (u * n).sum(-1), ego, self.reg)
 
 
 class LightGCNCSR(TorchBPRRecommender):
     """LightGCN recommender (CSR propagation); hyper-parameters as in the paper."""
 
     name: ClassVar[str] = "lightgcn_csr"
+    train_defaults: ClassVar[TrainSettings] = TrainSettings(
+        epochs=200, batch_size=8192, lr=5e-3, eval_every=5, patience=4)
 
-    def __init__(
-        self,
-        dim: int = 64,
-        num_layers: int = 3,
-        reg: float = 1e-4,
-        lr: float = 5e-3,
-        epochs: int = 200,
-        batch_size: int = 8192,
-        seed: int = 0,
-        eval_every: int = 5,
-        patience: int = 4,
-        time_budget_s: float | None = None,
-        device: str = "cpu",
-    ) -> None:
-        super().__init__()
-        self.dim, self.num_layers, self.reg, self.lr = dim, num_layers, reg, lr
-        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
-        self.eval_every, self.patience = eval_every, patience
-        self.time_budget_s, self.device = time_budget_s, device
+    def __init__(self, dim: int = 64, num_layers: int = 3, reg: float = 1e-4, **train: Any) -> None:
+        super().__init__(**train)
+        self.dim = check_int("dim", dim, 1)
+        self.num_layers = check_int("num_layers", num_layers, 0)
+        self.reg = check_float("reg", reg, 0.0)
 
-    def _build(self, train: Interactions) -> nn.Module:
+    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
         assert self._seen is not None
         adj = to_torch_csr(DEFAULT_CACHE.norm_adjacency(self._seen))
         return LightGCNNet(train.num_users, train.num_items, self.dim, self.num_layers,

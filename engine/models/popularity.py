@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from engine.data import Interactions
-from engine.models.base import Recommender, SideFeatures
+from engine.data.interactions import Interactions
+from engine.models.base import Recommender
+from engine.models.history import FitHistory
 
 __all__ = ["PopularityRecommender"]
 
@@ -26,12 +27,10 @@ class PopularityRecommender(Recommender):
         super().__init__()
         self.counts = np.zeros(0, dtype=np.float32)
 
-    def _fit(
-        self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
-    ) -> dict[str, Any]:
+    def _fit(self, train: Interactions, valid: Interactions | None, graph: object) -> FitHistory:
         assert self._seen is not None
         self.counts = np.asarray(self._seen.sum(axis=0), dtype=np.float32).ravel()
-        return {}
+        return FitHistory()
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """Item counts broadcast to ``[len(users), num_items]``."""

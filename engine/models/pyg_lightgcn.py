@@ -10,15 +10,18 @@ Used by the benchmark to compare against. Training follows PyG's
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 from torch_geometric.nn.models import LightGCN
 
-from engine.data import Interactions
+from engine.data.interactions import Interactions
 from engine.models.lightgcn import LightGCNCSR
+
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
 
 __all__ = ["PyGLightGCN", "PyGLightGCNNet"]
 
@@ -67,7 +70,7 @@ class PyGLightGCN(LightGCNCSR):
 
     name: ClassVar[str] = "pyg_lightgcn"
 
-    def _build(self, train: Interactions) -> nn.Module:
+    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
         return PyGLightGCNNet(train.num_users, train.num_items, self.dim, self.num_layers,
                               self.reg, bipartite_edge_index(train))
 

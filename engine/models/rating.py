@@ -1,30 +1,26 @@
-"""Explicit-rating regression: a GC-MC-style hetero GraphSAGE encoder + biased-MF decoder.
+"""Explicit-rating regression: biased matrix factorisation and the shared rating model.
 
-Berg, Kipf & Welling, "Graph Convolutional Matrix Completion" (GC-MC), KDD 2018 deep
-learning day: one relation per rating level; Koren, Bell & Volinsky, "Matrix
-Factorization Techniques for Recommender Systems", IEEE Computer 2009: biases + factors.
-
-Encoder: :class:`~engine.models.hetero_sage.HeteroSAGEEncoder` with ``rating_levels = L``
-relations ``('user','rated_r','movie')`` (+ reverses, + genre relations), so a user's
-state mixes the movies they loved apart from the ones they hated. Decoder (``h`` the
-encoder states ``[N, d]``, ``p, q`` free factors ``[N, k]``, ``A, B`` ``[k', d]``)::
+Koren, Bell & Volinsky, "Matrix Factorization Techniques for Recommender Systems", IEEE
+Computer 2009: biases + factors. :class:`RatingHead` is the decoder of every rating
+model here (``h`` encoder states ``[N, d]`` -- none for plain MF --, ``p, q`` free factors
+``[N, k]``, ``A, B`` ``[k', d]``)::
 
     r̂(u, i) = μ + b_u + b_i + w_u·h_u + w_i·h_i + p_u·q_i + (A h_u)·(B h_i)
 
-The first line is biased MF (the ensemble's anchor), the rest the GNN term; everything
-is a sum of dot products, so ``score(users)`` over the full catalogue is two matrix
-products. Loss: ``mean (r̂ - r)² + reg · mean(|p_u|² + |q_i|² + b_u² + b_i²)`` with
-AdamW weight decay on the rest. Against label leakage, the target edges of each batch
-are removed from the message-passing graph of that step (and a further ``edge_dropout``
-share at random), so no edge is predicted from its own rating. Predictions are clipped
-to the train rating range. The epoch is chosen on ``valid`` (carve it from train, never
-test) by RMSE, best state restored.
+Loss: ``mean (r̂ - r)² + reg · mean(|p_u|² + |q_i|² + b_u² + b_i²)`` with AdamW weight
+decay on the rest, trained by :func:`~engine.models.fit.fit_loop`; the epoch is chosen
+on ``valid`` (carve it from train, never test) by RMSE, best state restored. Predictions
+are clipped to the train rating range. Everything is a sum of dot products, so
+``score(users)`` over the full catalogue is two matrix products.
 
-:class:`BiasedMF` is the same decoder without the encoder (the baseline of the bench).
+:class:`RatingModel` is the trainer shared with the GC-MC-style
+:class:`~engine.models.hetero.rating.HeteroSAGERatingModel` (which adds the encoder);
+:class:`BiasedMF` is the decoder alone (the baseline of the rating benchmark).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -33,22 +29,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch_geometric.data import HeteroData
 
-from engine.data import Interactions
-from engine.metrics import rating_metrics
-from engine.models.base import Recommender, SideFeatures
-from engine.models.hetero_base import (
-    GraphInputs,
-    graph_inputs,
-    node_sizes,
-    rated_edges,
-    to_adj_t,
-    train_rating,
-)
-from engine.models.hetero_sage import HeteroSAGEEncoder
-from engine.schema import HAS_MOVIE, IN_GENRE, EdgeType, NodeType
+from engine.data.interactions import Interactions
+from engine.evaluate.metrics import rating_metrics
+from engine.models.base import Task
+from engine.models.fit import TrainSettings, fit_loop
+from engine.models.hetero.encoder import HeteroEncoderBase
+from engine.models.hetero.inputs import node_sizes, num_genres, prepare_graph, rated_edges, to_adj_t
+from engine.models.history import FitHistory
+from engine.models.params import check_float, check_int
+from engine.models.torch_base import TorchRecommender
+from engine.schema import HAS_MOVIE, IN_GENRE, RATES, EdgeType, NodeType
 
-__all__ = ["BiasedMF", "HeteroSAGERatingModel", "RatingHead", "RatingNet"]
+__all__ = ["BiasedMF", "RatingHead", "RatingModel", "RatingNet"]
 
 
 class RatingHead(nn.Module):
@@ -125,19 +119,25 @@ class RatingNet(nn.Module):
     genre_edges: torch.Tensor
 
     def __init__(
-        self, encoder: HeteroSAGEEncoder | None, head: RatingHead, inputs: GraphInputs,
+        self, encoder: HeteroEncoderBase | None, head: RatingHead, graph: HeteroData,
         rating_levels: int, reg: float, edge_dropout: float,
     ) -> None:
         super().__init__()
         self.encoder, self.head = encoder, head
         self.rating_levels, self.reg, self.edge_dropout = rating_levels, reg, edge_dropout
-        level = torch.ceil(inputs.rating).long().clamp(1, max(rating_levels, 1)) - 1
-        for name, t in (("user", inputs.user), ("item", inputs.item), ("rating", inputs.rating),
-                        ("level", level), ("user_x", inputs.user_x),
-                        ("movie_x", inputs.movie_x), ("genre_edges", inputs.genre_edges)):
+        rating = graph[RATES].rating
+        level = torch.ceil(rating).long().clamp(1, max(rating_levels, 1)) - 1
+        genres = num_genres(graph)
+        self.with_genres = genres > 0
+        genre_edges = (graph[IN_GENRE].edge_index if self.with_genres
+                       else torch.zeros((2, 0), dtype=torch.long))
+        user, item = graph[RATES].edge_index
+        for name, t in (("user", user), ("item", item), ("rating", rating),
+                        ("level", level), ("user_x", graph[NodeType.USER].x),
+                        ("movie_x", graph[NodeType.MOVIE].x), ("genre_edges", genre_edges)):
             self.register_buffer(name, t, persistent=False)
-        self.with_genres = inputs.num_genres > 0
-        self.sizes = node_sizes(len(inputs.user_x), len(inputs.movie_x), inputs.num_genres)
+        self.sizes = node_sizes(graph[NodeType.USER].num_nodes, graph[NodeType.MOVIE].num_nodes,
+                                genres)
 
     def encode(self, keep: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """States ``(user [U,d], movie [I,d])`` from the train edges where ``keep``."""
@@ -150,7 +150,8 @@ class RatingNet(nn.Module):
         ei: dict[EdgeType, torch.Tensor] = rated_edges(u, i, lv, self.rating_levels)
         if self.with_genres:
             ei[IN_GENRE], ei[HAS_MOVIE] = self.genre_edges, self.genre_edges.flip(0)
-        h = self.encoder(self.user_x, self.movie_x, to_adj_t(ei, self.sizes))
+        x = {NodeType.USER: self.user_x, NodeType.MOVIE: self.movie_x}
+        h = self.encoder(x, to_adj_t(ei, self.sizes))
         return h[NodeType.USER], h[NodeType.MOVIE]
 
     def rating_loss(self, rows: torch.Tensor) -> torch.Tensor:
@@ -167,75 +168,46 @@ class RatingNet(nn.Module):
         return F.mse_loss(pred, self.rating[rows]) + self.reg * self.head.reg_terms(u, i)
 
 
-class HeteroSAGERatingModel(Recommender):
-    """Rating regression (GC-MC-style hetero SAGE + biased MF); ``predict`` gives ratings.
+class RatingModel(TorchRecommender):
+    """Rating regression with :class:`RatingHead` (``predict``/``score`` give ratings).
 
-    ``features``: the keys of :class:`~engine.models.hetero_sage.HeteroSAGERecommender`
-    (``"user_x"``, ``"movie_x"``, ``"movie_genre_edges"``; optional, TRAIN split).
-    ``score(users)`` returns predicted ratings for the whole catalogue (so ``recommend``
-    ranks by predicted rating); ``embeddings()`` returns the encoder states.
-
-    Defaults were chosen on a 10% validation carve of ML-100K ``u1.base`` (seed 1): two
-    layers, 64-d, dropout 0.3, no free MF factors (``mf_dim=0``: the biases + GNN term
-    validated better than adding ``p_u·q_i``; set ``mf_dim>0`` for the full ensemble).
+    Subclasses with an encoder set ``dim``, ``num_layers``, ``rating_levels``,
+    ``proj_dim``, ``dropout`` and ``edge_dropout`` and return it from :meth:`_encoder`.
     """
 
-    name: ClassVar[str] = "hetero_sage_rating"
+    task: ClassVar[Task] = "rating"
+    dim: int = 0
+    rating_levels: int = 0
+    proj_dim: int = 0
+    dropout: float = 0.0
+    edge_dropout: float = 0.0
 
-    def __init__(
-        self,
-        dim: int = 64,
-        num_layers: int = 2,
-        rating_levels: int = 5,
-        mf_dim: int = 0,
-        proj_dim: int = 32,
-        dropout: float = 0.3,
-        edge_dropout: float = 0.1,
-        reg: float = 0.05,
-        weight_decay: float = 1e-4,
-        lr: float = 2e-3,
-        epochs: int = 150,
-        batch_size: int = 8192,
-        seed: int = 0,
-        patience: int = 5,
-        time_budget_s: float | None = None,
-    ) -> None:
-        super().__init__()
-        self.dim, self.num_layers, self.rating_levels = dim, num_layers, rating_levels
-        self.mf_dim, self.proj_dim, self.dropout = mf_dim, proj_dim, dropout
-        self.edge_dropout, self.reg, self.weight_decay = edge_dropout, reg, weight_decay
-        self.lr, self.epochs, self.batch_size, self.seed = lr, epochs, batch_size, seed
-        self.patience, self.time_budget_s = patience, time_budget_s
+    def __init__(self, mf_dim: int, reg: float, **train: Any) -> None:
+        super().__init__(**train)
+        self.mf_dim = check_int("mf_dim", mf_dim, 0)
+        self.reg = check_float("reg", reg, 0.0)
         self.head: RatingHead | None = None
         self.user_h = np.zeros((0, 0), np.float32)
         self.item_h = np.zeros((0, 0), np.float32)
         self.bounds = np.array([-np.inf, np.inf], np.float32)
 
-    def _encoder(self, inputs: GraphInputs, num_users: int, num_items: int) -> (
-            HeteroSAGEEncoder | None):
-        return HeteroSAGEEncoder(
-            num_users, num_items, inputs.num_genres, inputs.user_x.shape[1],
-            inputs.movie_x.shape[1], self.dim, self.num_layers, self.dropout,
-            rating_levels=self.rating_levels,
-        )
+    def _encoder(self, graph: HeteroData) -> HeteroEncoderBase | None:
+        return None
 
-    def _head(self, global_mean: float) -> RatingHead:
-        dim = self.dim if self._has_encoder() else 0
-        return RatingHead(self.num_users, self.num_items, dim, self.mf_dim, self.proj_dim,
-                          global_mean, self.dropout)
+    def _head(self, global_mean: float, with_encoder: bool) -> RatingHead:
+        return RatingHead(self.num_users, self.num_items, self.dim if with_encoder else 0,
+                          self.mf_dim, self.proj_dim, global_mean, self.dropout)
 
-    def _has_encoder(self) -> bool:
-        return True
-
-    def _fit(
-        self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
-    ) -> dict[str, Any]:
+    def _fit(self, train: Interactions, valid: Interactions | None,
+             graph: HeteroData | None) -> FitHistory:
         t0 = time.perf_counter()
-        torch.manual_seed(self.seed)
-        inputs = graph_inputs(train, features)
-        self.bounds = np.array([inputs.rating.min(), inputs.rating.max()], np.float32)
-        encoder = self._encoder(inputs, self.num_users, self.num_items)
-        net = RatingNet(encoder, self._head(float(inputs.rating.mean())), inputs,
+        s = self.settings
+        torch.manual_seed(s.seed)
+        prepared = prepare_graph(train, graph)
+        rating = prepared[RATES].rating
+        self.bounds = np.array([rating.min(), rating.max()], np.float32)
+        encoder = self._encoder(prepared)
+        net = RatingNet(encoder, self._head(float(rating.mean()), encoder is not None), prepared,
                         self.rating_levels, self.reg, self.edge_dropout)
         evaluate = None
         if valid is not None and len(valid) > 0:
@@ -247,16 +219,29 @@ class HeteroSAGERatingModel(Recommender):
                 pred = net.head(vu, vi, hu[vu], hi[vi]).clamp(*self.bounds.tolist())
                 return rating_metrics(valid.rating, pred.numpy())["rmse"]
 
-        history = train_rating(
-            net, len(inputs.user), epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay, seed=self.seed, evaluate=evaluate, eval_every=1,
-            patience=self.patience, time_budget_s=self.time_budget_s,
-        )
+        rng = np.random.default_rng(s.seed + 2)
+        n_rows = len(net.user)
+        steps = max(1, math.ceil(n_rows / s.batch_size))
+
+        def run_epoch(opt: torch.optim.Optimizer) -> float:
+            perm = torch.from_numpy(rng.permutation(n_rows))
+            total = 0.0
+            for step in range(steps):
+                rows = perm[step * s.batch_size : (step + 1) * s.batch_size]
+                opt.zero_grad(set_to_none=True)
+                loss = net.rating_loss(rows)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(rows)
+            return total / max(n_rows, 1)
+
+        history = fit_loop(net, run_epoch, s, evaluate=evaluate, metric="rmse",
+                           higher_is_better=False)
         with torch.no_grad():
             hu, hi = net.encode()
         self.head = net.head
         self.user_h, self.item_h = hu.numpy().astype(np.float32), hi.numpy().astype(np.float32)
-        history["fit_seconds"] = time.perf_counter() - t0
+        history.fit_seconds = time.perf_counter() - t0
         return history
 
     # ----------------------------------------------------------------- inference
@@ -295,38 +280,19 @@ class HeteroSAGERatingModel(Recommender):
         self.user_h = state["user_h"].astype(np.float32)
         self.item_h = state["item_h"].astype(np.float32)
         self.bounds = state["bounds"].astype(np.float32)
-        head = self._head(float(state["head.mu"]))
+        head = self._head(float(state["head.mu"]), self.user_h.shape[1] > 0)
         head.load_state_dict({k[5:]: torch.from_numpy(np.asarray(v))
                               for k, v in state.items() if k.startswith("head.")})
         head.eval()
         self.head = head
 
 
-class BiasedMF(HeteroSAGERatingModel):
+class BiasedMF(RatingModel):
     """Biased matrix factorisation ``μ + b_u + b_i + p_u·q_i`` (the decoder alone), MSE."""
 
     name: ClassVar[str] = "biased_mf_rating"
+    train_defaults: ClassVar[TrainSettings] = TrainSettings(
+        epochs=150, batch_size=8192, lr=2e-3, eval_every=1, patience=5)
 
-    def __init__(
-        self,
-        mf_dim: int = 32,
-        reg: float = 0.1,
-        weight_decay: float = 0.0,
-        lr: float = 2e-3,
-        epochs: int = 150,
-        batch_size: int = 8192,
-        seed: int = 0,
-        patience: int = 5,
-        time_budget_s: float | None = None,
-    ) -> None:
-        super().__init__(dim=0, num_layers=0, rating_levels=0, mf_dim=mf_dim, proj_dim=0,
-                         dropout=0.0, edge_dropout=0.0, reg=reg, weight_decay=weight_decay,
-                         lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
-                         patience=patience, time_budget_s=time_budget_s)
-
-    def _encoder(self, inputs: GraphInputs, num_users: int, num_items: int) -> (
-            HeteroSAGEEncoder | None):
-        return None
-
-    def _has_encoder(self) -> bool:
-        return False
+    def __init__(self, mf_dim: int = 32, reg: float = 0.1, **train: Any) -> None:
+        super().__init__(mf_dim=mf_dim, reg=reg, **train)

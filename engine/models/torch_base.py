@@ -1,10 +1,18 @@
-"""Shared plumbing for embedding models trained with BPR (BPR-MF, LightGCN, PyG LightGCN).
+"""Shared plumbing of the torch models: training settings, and BPR embedding recommenders.
 
-A subclass builds an ``nn.Module`` with a ``bpr_loss(users, pos, neg)`` method and says
-how to read final ``(user [U,d], item [I,d])`` embeddings from it; this class runs
-:func:`engine.training.train_bpr`, uses ``valid`` (if given) for early stopping on
-NDCG@10, caches the final embeddings as float32 numpy arrays and scores with
-``user_emb[users] @ item_emb.T`` ([n, I]).
+:class:`TorchRecommender` gives every iterative model the same :class:`TrainSettings`
+(``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``lr_decay``, ``seed``,
+``eval_every``, ``patience``, ``time_budget_s``, ``device``), accepted as keyword
+arguments beside the model's own hyper-parameters; each class only states its defaults
+(:attr:`TorchRecommender.train_defaults`).
+
+:class:`TorchBPRRecommender` is the base of the BPR-trained embedding models (BPR-MF,
+LightGCN-CSR, PyG LightGCN, the heterogeneous GNNs): a subclass builds an ``nn.Module``
+with a ``bpr_loss(users, pos, neg)`` method and says how to read final ``(user [U,d],
+item [I,d])`` embeddings from it; this class runs :func:`~engine.models.fit.fit_loop`
+over :func:`~engine.models.losses.bpr_epoch`, early-stops on validation NDCG@10, caches
+the final embeddings as float32 numpy arrays and scores with ``user_emb[users] @
+item_emb.T`` ([n, I]).
 
 Checkpoints hold the module's ``state_dict`` tensors (as numpy, ``module.*`` keys) and the
 final embeddings, so a loaded model scores identically without rebuilding the graph; a
@@ -16,58 +24,74 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from engine.data import Interactions
-from engine.metrics import evaluate_ranking
-from engine.models.base import Recommender, SideFeatures
-from engine.training import train_bpr
+from engine.data.interactions import Interactions
+from engine.evaluate.metrics import evaluate_ranking
+from engine.models.base import Recommender
+from engine.models.fit import TrainSettings, fit_loop
+from engine.models.history import FitHistory
+from engine.models.losses import bpr_epoch
 
-__all__ = ["TorchBPRRecommender"]
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
+
+__all__ = ["TorchBPRRecommender", "TorchRecommender"]
 
 log = logging.getLogger(__name__)
 
 
-class TorchBPRRecommender(Recommender):
-    """Base of BPR-trained embedding recommenders (see module docstring).
+class TorchRecommender(Recommender):
+    """A recommender trained in epochs; ``**train`` are :class:`TrainSettings` fields."""
 
-    Subclasses must set ``epochs, batch_size, lr, seed, eval_every, patience,
-    time_budget_s, device`` attributes in ``__init__`` (as constructor args).
-    """
+    train_defaults: ClassVar[TrainSettings] = TrainSettings()
 
-    epochs: int
-    batch_size: int
-    lr: float
-    seed: int
-    eval_every: int
-    patience: int
-    time_budget_s: float | None
-    device: str
-
-    def __init__(self) -> None:
+    def __init__(self, **train: Any) -> None:
         super().__init__()
+        self.settings = self.train_defaults.updated(**train)
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return (*super().param_names(), *TrainSettings.names())
+
+    def get_params(self) -> dict[str, Any]:
+        own = {name: getattr(self, name) for name in super().param_names()}
+        return {**own, **self.settings.as_dict()}
+
+    @property
+    def device(self) -> str:
+        return self.settings.device
+
+
+class TorchBPRRecommender(TorchRecommender):
+    """Base of BPR-trained embedding recommenders (see module docstring)."""
+
+    reg: float
+
+    def __init__(self, **train: Any) -> None:
+        super().__init__(**train)
         self.module: nn.Module | None = None
         self.user_emb = np.zeros((0, 0), dtype=np.float32)
         self.item_emb = np.zeros((0, 0), dtype=np.float32)
 
     @abc.abstractmethod
-    def _build(self, train: Interactions) -> nn.Module:
+    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
         """A fresh module for ``train`` (sizes, graph); seeded by the caller."""
 
     @abc.abstractmethod
     def _final_embeddings(self, module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
         """``(user [U,d], item [I,d])`` embeddings used for scoring."""
 
-    def _fit(
-        self, train: Interactions, valid: Interactions | None, features: SideFeatures | None
-    ) -> dict[str, Any]:
-        torch.manual_seed(self.seed)
-        np.random.seed(self.seed)
-        module = self._build(train).to(self.device)
+    def _fit(self, train: Interactions, valid: Interactions | None,
+             graph: HeteroData | None) -> FitHistory:
+        s = self.settings
+        torch.manual_seed(s.seed)
+        np.random.seed(s.seed)
+        module = self._build(train, graph).to(s.device)
         evaluate = None
         if valid is not None and len(valid) > 0:
 
@@ -78,19 +102,9 @@ class TorchBPRRecommender(Recommender):
                                        with_auc=False)
                 return rep.summary["ndcg@10"]
 
-        history = train_bpr(
-            module,  # type: ignore[arg-type]
-            train,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            seed=self.seed,
-            evaluate=evaluate,
-            eval_every=self.eval_every,
-            patience=self.patience,
-            time_budget_s=self.time_budget_s,
-            device=self.device,
-        )
+        run_epoch = bpr_epoch(module, train, batch_size=s.batch_size, seed=s.seed,  # type: ignore[arg-type]
+                              device=s.device)
+        history = fit_loop(module, run_epoch, s, evaluate=evaluate, metric="ndcg@10")
         self.module = module
         self._cache_embeddings()
         return history

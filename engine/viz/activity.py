@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
+from engine.evaluate.segments import SEGMENTS, THRESHOLDS, Thresholds
 from engine.viz._mpl import pyplot, save
-
-Segment = Literal["very-low", "normal", "power"]
-SEGMENTS: tuple[Segment, ...] = ("very-low", "normal", "power")
-
-
-def segment(counts: Sequence[int] | np.ndarray, low_max: int = 20, power_min: int = 200) -> np.ndarray:
-    """Segment of each user: ``very-low`` (<= low_max ratings), ``power`` (>= power_min), else ``normal``."""
-    if power_min <= low_max:
-        raise ValueError(f"power_min ({power_min}) must be above low_max ({low_max})")
-    c = np.asarray(counts)
-    return np.where(c <= low_max, "very-low", np.where(c >= power_min, "power", "normal")).astype(object)
 
 
 def plot_activity(counts: Sequence[int] | np.ndarray, means: Sequence[float] | np.ndarray,
                   segments: Sequence[str] | np.ndarray, path: Path, *,
-                  low_max: int = 20, power_min: int = 200) -> Path:
+                  thresholds: Thresholds = THRESHOLDS) -> Path:
     """Histogram of ratings per user (log x), boxplots per segment, and segment sizes."""
     plt = pyplot()
     c = np.asarray(counts, dtype=float)
@@ -34,7 +23,7 @@ def plot_activity(counts: Sequence[int] | np.ndarray, means: Sequence[float] | n
     bins = np.logspace(0, np.log10(max(c.max(), 2.0)), 40)
     axes[0].hist(c, bins=bins, color="tab:blue", edgecolor="white")
     axes[0].set_xscale("log")
-    for x, lab in ((low_max, "very-low ≤"), (power_min, "power ≥")):
+    for x, lab in ((thresholds.low, "very-low <"), (thresholds.power, "power ≥")):
         axes[0].axvline(x, color="tab:red", ls="--")
         axes[0].text(x, axes[0].get_ylim()[1] * 0.9, f" {lab}{x}", color="tab:red", fontsize=8)
     axes[0].set(title="ratings per user", xlabel="ratings (log)", ylabel="users")

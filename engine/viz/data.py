@@ -1,6 +1,6 @@
 """The one IO module of :mod:`engine.viz`: reads what the plots need from Neo4j through Cypher files.
 
-Every read goes through :class:`engine.recommend.Reader` (read transactions, parameters only)
+Every read goes through :class:`engine.graphdb.reader.Reader` (read transactions, parameters only)
 with the ``cypher/viz/`` statements, plus ``recommend/for_user``, ``recommend/similar_users``
 and ``recommend/current_run`` for the recommendation subgraph.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.recommend import Reader
+from engine.evaluate.segments import Thresholds
+from engine.graphdb.reader import Reader
 
 
 @dataclass
@@ -38,9 +39,9 @@ def users(reader: Reader, with_embeddings: bool = True) -> list[dict[str, Any]]:
     return reader.run("viz/user_activity", withEmbeddings=with_embeddings)
 
 
-def genre_by_segment(reader: Reader, low_max: int, power_min: int) -> list[dict[str, Any]]:
+def genre_by_segment(reader: Reader, thresholds: Thresholds) -> list[dict[str, Any]]:
     """Ratings and average rating per (segment, genre)."""
-    return reader.run("viz/genre_by_segment", lowMax=low_max, powerMin=power_min)
+    return reader.run("viz/genre_by_segment", **thresholds.cypher_params())
 
 
 def rating_sample(reader: Reader, every: int = 5, limit: int = 20000) -> list[dict[str, Any]]:

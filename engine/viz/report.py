@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.recommend import Reader
+from engine.evaluate.segments import SEGMENTS, THRESHOLDS, Thresholds, segment_users
+from engine.graphdb.reader import Reader
 from engine.viz import activity, data, embedding, subgraph, training
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,7 @@ class Options:
     year_max: int | None = None
     min_score: float | None = None
     k: int = 10
-    low_max: int = 20
-    power_min: int = 200
+    segments: Thresholds = THRESHOLDS
     projection: embedding.Projection = "pca"
     clusters: int = 8
     max_movies: int = 3000
@@ -53,9 +53,11 @@ class Section:
     skipped: str = ""
 
 
-def _is_rating_model(config: dict[str, Any], metrics: dict[str, Any]) -> bool:
-    text = json.dumps(metrics).lower()
-    return "rating" in str(config.get("model", "")).lower() or '"rmse' in text
+def _is_rating_model(config: dict[str, Any]) -> bool:
+    from engine.models import MODELS
+
+    cls = MODELS.get(str(config.get("model")))
+    return cls is not None and cls.task == "rating"
 
 
 def _embedding_sections(reader: Reader, opts: Options, users: list[dict[str, Any]],
@@ -107,14 +109,14 @@ def _run_sections(reader: Reader, opts: Options) -> list[Section]:
     config_file, metrics_file = run_dir / "config.json", run_dir / "metrics.json"
     config = json.loads(config_file.read_text()) if config_file.is_file() else {}
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    if not _is_rating_model(config, metrics):
+    if not _is_rating_model(config):
         out.append(Section(
             "Evaluation",
             note=f"validation metrics: {json.dumps(metrics.get('valid', metrics), default=str)[:600]}",
             skipped=f"model {config.get('model', '?')!r} ranks items and predicts no ratings: "
                     "predicted-vs-true, error and confusion plots apply to rating models only"))
         return out
-    from engine.checkpoint import load_run  # torch: only for rating models
+    from engine.training.checkpoint import load_run  # torch: only for rating models
 
     _, model, idmap = load_run(run_dir)
     rows = data.rating_sample(reader)
@@ -142,7 +144,7 @@ def build(reader: Reader, opts: Options) -> list[Section]:
                         year_max=opts.year_max, min_score=opts.min_score)
     users = data.users(reader, with_embeddings=True)
     counts = np.array([u["ratings"] for u in users])
-    segs = activity.segment(counts, opts.low_max, opts.power_min)
+    segs = segment_users(counts, opts.segments)
     sections: list[Section] = []
     if sub.recs:
         g = subgraph.build_graph(sub.user_id, sub.recs, sub.paths, sub.similar_users)
@@ -158,10 +160,10 @@ def build(reader: Reader, opts: Options) -> list[Section]:
     sections += _embedding_sections(reader, opts, users, segs)
     if len(users):
         activity.plot_activity(counts, [u["meanRating"] for u in users], segs, opts.out / "activity.png",
-                               low_max=opts.low_max, power_min=opts.power_min)
-        sizes = {s: int((segs == s).sum()) for s in activity.SEGMENTS}
+                               thresholds=opts.segments)
+        sizes = {s: int((segs == s).sum()) for s in SEGMENTS}
         sections.append(Section("User activity", ["activity.png"], f"segments: {sizes}"))
-        rows = data.genre_by_segment(reader, opts.low_max, opts.power_min)
+        rows = data.genre_by_segment(reader, opts.segments)
         if rows:
             activity.plot_genre_heatmap(rows, opts.out / "genre_segments.png")
             sections.append(Section("Genre preference by segment", ["genre_segments.png"]))
@@ -177,7 +179,7 @@ def build(reader: Reader, opts: Options) -> list[Section]:
 def write_index(opts: Options, run: dict[str, Any], sections: list[Section]) -> Path:
     """``index.html`` linking every figure, with the filters used and what was skipped and why."""
     filters = {"user": opts.user_id, "genres": opts.genres, "years": [opts.year_min, opts.year_max],
-               "min_score": opts.min_score, "k": opts.k, "segments": [opts.low_max, opts.power_min]}
+               "min_score": opts.min_score, "k": opts.k, "segments": [opts.segments.low, opts.segments.power]}
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>ReelGraph visual exploration</title>",
              "<style>body{font-family:sans-serif;margin:2em;max-width:1400px} img{max-width:100%;"
              "border:1px solid #ddd} .skip{color:#a33}</style></head><body>",

@@ -11,8 +11,13 @@ import numpy as np
 from engine.viz._mpl import pyplot, save
 
 
-def plot_history(history: dict[str, Any], path: Path, *, title: str = "") -> Path:
-    """Training loss per epoch and the validation metric (best epoch marked), redrawn from history.json."""
+def plot_history(history: dict[str, Any], path: Path, *, title: str = "",
+                 trials: Sequence[dict[str, Any]] = ()) -> Path:
+    """Training loss per epoch and the validation metric (best epoch marked), from history.json.
+
+    A closed-form model has no curves; with ``trials`` (the validation grid) its right panel
+    shows each grid point's validation score instead.
+    """
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     loss = [float(x) for x in history.get("loss") or []]
@@ -29,7 +34,14 @@ def plot_history(history: dict[str, Any], path: Path, *, title: str = "") -> Pat
         if history.get("best_epoch"):
             axes[1].axvline(float(history["best_epoch"]), ls="--", color="grey", label="best epoch")
             axes[1].legend()
-        axes[1].set(title="validation", xlabel="epoch", ylabel=history.get("metric", "NDCG@10"))
+        axes[1].set(title="validation", xlabel="epoch", ylabel=history.get("metric") or "NDCG@10")
+    elif trials:
+        labels = [", ".join(f"{k}={v}" for k, v in t["params"].items()) or "default" for t in trials]
+        metric = next(k for k in trials[0] if k != "params")
+        vals = [float(t[metric]) for t in trials]
+        axes[1].barh(range(len(vals)), vals, color="tab:green")
+        axes[1].set_yticks(range(len(vals)), labels, fontsize=7)
+        axes[1].set(title="validation grid", xlabel=metric)
     else:
         axes[1].text(0.5, 0.5, "no validation curve recorded", ha="center", va="center")
         axes[1].set_axis_off()

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from engine import queries
+from engine.graphdb import queries
 
 
 def example_params(driver, text: str) -> dict:  # type: ignore[no-untyped-def]

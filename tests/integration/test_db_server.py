@@ -132,8 +132,8 @@ def test_busy_port_gives_a_clear_error(tmp_path: Path) -> None:
 
 def test_bad_credentials_give_a_clear_message(neo4j_server) -> None:  # type: ignore[no-untyped-def]
     uri = neo4j_server.settings.uri
-    result = CliRunner().invoke(
-        cli, ["--uri", uri, "--user", "neo4j", "--password", "definitely-wrong", "demo"],
+    result = CliRunner(env={"NEO4J_PASSWORD": "definitely-wrong"}).invoke(
+        cli, ["--uri", uri, "--user", "neo4j", "demo"],
     )
     assert result.exit_code == 1
     assert "refused the credentials for user 'neo4j'" in result.output
@@ -142,7 +142,7 @@ def test_bad_credentials_give_a_clear_message(neo4j_server) -> None:  # type: ig
 
 def test_unreachable_server_gives_a_clear_message() -> None:
     port = free_port()  # nothing listens there
-    result = CliRunner().invoke(cli, ["--uri", f"bolt://127.0.0.1:{port}", "--password", "x", "demo"])
+    result = CliRunner(env={"NEO4J_PASSWORD": "x"}).invoke(cli, ["--uri", f"bolt://127.0.0.1:{port}", "demo"])
     assert result.exit_code == 1
     assert f"cannot reach Neo4j at bolt://127.0.0.1:{port}" in result.output
     assert "engine db start" in result.output

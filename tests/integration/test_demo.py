@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
-
-from engine.cli import cli
+from engine.graphdb import Runner
+from loader import bundled_dataset
+from tests.integration._cli import engine
 
 
 def test_demo_runs_the_whole_pipeline(neo4j_server, clean_graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    s = neo4j_server.settings
-    result = CliRunner().invoke(
-        cli, ["--uri", s.uri, "--user", s.user, "--password", s.password or "", "demo",
-              "--user", "1", "--out", str(tmp_path / "runs")],
-        catch_exceptions=False,
-    )
+    result = engine(neo4j_server.settings, "demo", "--user", "1", "--out", str(tmp_path / "runs"),
+                    catch_exceptions=False)
     assert result.exit_code == 0, result.output
     for step in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
         assert step in result.output
@@ -37,13 +33,9 @@ def test_browser_guide_queries_run_in_order(neo4j_server, clean_graph, tmp_path)
     from loader.ingest import load_dataset
 
     root = Path(__file__).resolve().parents[2]
-    load_dataset(clean_graph, read_movielens(root / "data" / "ml-latest-small.zip"), progress=False)
-    s = neo4j_server.settings
-    result = CliRunner().invoke(
-        cli, ["--uri", s.uri, "--user", s.user, "--password", s.password or "", "train",
-              "--model", "bpr_mf", "--param", "epochs=3", "--no-progress", "--out", str(tmp_path)],
-        catch_exceptions=False,
-    )
+    load_dataset(Runner(clean_graph), read_movielens(bundled_dataset()), progress=False)
+    result = engine(neo4j_server.settings, "train", "--model", "bpr_mf", "--param", "epochs=3",
+                    "--no-progress", "--out", str(tmp_path), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     blocks = re.findall(r"```cypher\n(.*?)```", (root / "browser" / "guide.md").read_text(), flags=re.S)
     assert len(blocks) >= 6

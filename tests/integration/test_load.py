@@ -10,21 +10,18 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from engine.cli import cli
-from loader import read_movielens
+from engine.graphdb import Runner
+from loader import bundled_dataset, read_movielens
 from loader.ingest import LoadConflictError, load_dataset
+from tests.integration._cli import conn_args, engine, env_for
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "data" / "ml-latest-small.zip"
+BUNDLED = bundled_dataset()
 SHARED = Path(os.environ.get("REELGRAPH_SHARED_DATA", ROOT.parent / "shared" / "data" / "movielens"))
 FIXTURES = ROOT / "tests" / "fixtures" / "movielens"
 
 
-def _conn_args(neo4j_server) -> list[str]:  # type: ignore[no-untyped-def]
-    s = neo4j_server.settings
-    return ["--uri", s.uri, "--user", s.user, "--password", s.password or ""]
 
 
 def _counts(driver) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -40,14 +37,14 @@ def _counts(driver) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def test_bundled_ml_latest_small_exact_counts_and_idempotent(neo4j_server, clean_graph) -> None:  # type: ignore[no-untyped-def]
-    args = [*_conn_args(neo4j_server), "load", "--no-progress"]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    args = ["load", "--no-progress"]
+    result = engine(neo4j_server.settings, *args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     first = _counts(clean_graph)
     assert first == {"users": 610, "movies": 9742, "genres": 19, "ratings": 100_836, "tags": 3683}
     assert "create path" in result.output
 
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    result = engine(neo4j_server.settings, *args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "merge path" in result.output
     assert _counts(clean_graph) == first
@@ -77,7 +74,7 @@ def test_ml_100k_from_shared_exact_counts(neo4j_server, clean_graph) -> None:  #
     zip_path = SHARED / "ml-100k.zip"
     if not zip_path.is_file():
         pytest.skip(f"{zip_path} absent (ml-100k may not be redistributed, so it is not bundled)")
-    summary = load_dataset(clean_graph, read_movielens(zip_path), progress=False)
+    summary = load_dataset(Runner(clean_graph), read_movielens(zip_path), progress=False)
     got = _counts(clean_graph)
     assert (got["ratings"], got["users"], got["movies"]) == (100_000, 943, 1682)
     assert summary.in_graph["RATED"] == 100_000
@@ -90,10 +87,10 @@ def test_ml_100k_from_shared_exact_counts(neo4j_server, clean_graph) -> None:  #
 def test_loading_a_second_release_needs_replace(neo4j_server, clean_graph) -> None:  # type: ignore[no-untyped-def]
     small = read_movielens(FIXTURES / "ml-latest-small")
     other = read_movielens(FIXTURES / "ml-1m")
-    load_dataset(clean_graph, small, progress=False)
+    load_dataset(Runner(clean_graph), small, progress=False)
     with pytest.raises(LoadConflictError, match="already holds dataset"):
-        load_dataset(clean_graph, other, progress=False)
-    load_dataset(clean_graph, other, replace=True, progress=False)
+        load_dataset(Runner(clean_graph), other, progress=False)
+    load_dataset(Runner(clean_graph), other, replace=True, progress=False)
     records, _, _ = clean_graph.execute_query("MATCH (d:Dataset) RETURN collect(d.name) AS names")
     assert records[0]["names"] == [other.name]
     assert _counts(clean_graph)["ratings"] == len(other.ratings)
@@ -102,7 +99,7 @@ def test_loading_a_second_release_needs_replace(neo4j_server, clean_graph) -> No
 @pytest.mark.parametrize("layout", ["ml-100k", "ml-1m", "ml-10m", "ml-latest-small"])
 def test_every_layout_fixture_loads_with_exact_counts(layout, neo4j_server, clean_graph) -> None:  # type: ignore[no-untyped-def]
     data = read_movielens(FIXTURES / layout)
-    summary = load_dataset(clean_graph, data, progress=False, batch_size=7)
+    summary = load_dataset(Runner(clean_graph), data, progress=False, batch_size=7)
     got = _counts(clean_graph)
     assert got["ratings"] == len(data.ratings) > 0
     assert got["users"] == len(data.users) and got["movies"] == len(data.movies)
@@ -110,9 +107,9 @@ def test_every_layout_fixture_loads_with_exact_counts(layout, neo4j_server, clea
 
 
 def test_kill_mid_load_then_rerun_completes_exactly(neo4j_server, clean_graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cmd = [sys.executable, "-m", "engine.cli", *_conn_args(neo4j_server), "load",
+    cmd = [sys.executable, "-m", "engine.cli", *conn_args(neo4j_server.settings), "load",
            "--no-progress", "--batch-size", "500"]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **env_for(neo4j_server.settings))
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
@@ -135,7 +132,7 @@ def test_kill_mid_load_then_rerun_completes_exactly(neo4j_server, clean_graph, t
     assert records[0]["status"] == "loading"
     assert records[0]["done"] == partial, "checkpoints must commit with their batches"
 
-    result = CliRunner().invoke(cli, [*_conn_args(neo4j_server), "load", "--no-progress"],
+    result = engine(neo4j_server.settings, "load", "--no-progress",
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"resumed after {partial:,} rows" in result.output
@@ -153,15 +150,14 @@ def test_malformed_corpus_gives_documented_error_and_writes_nothing(
     from tests.unit.test_loader_malformed import CASES, damaged_copy
 
     assert len(CASES) >= 15
-    load_dataset(clean_graph, read_movielens(FIXTURES / "ml-latest-small"), progress=False)
+    load_dataset(Runner(clean_graph), read_movielens(FIXTURES / "ml-latest-small"), progress=False)
     before = _counts(clean_graph)
     for case in CASES:
         path, text = damaged_copy(tmp_path / case.id, case.release, case.member, case.line,
                                   case.damage)
-        result = CliRunner().invoke(
-            cli, [*_conn_args(neo4j_server), "load", "--replace", "--no-progress", "--path", str(path)]
+        result = engine(neo4j_server.settings, "load", "--replace", "--no-progress", "--path", str(path)
         )
-        assert result.exit_code == 1, (case.id, result.output)
+        assert result.exit_code == 2, (case.id, result.output)
         assert f"{case.member}:{case.line}: {case.problem}" in result.output, (case.id, result.output)
         assert "nothing was written" in result.output
         assert "Traceback" not in result.output

@@ -22,16 +22,16 @@ from click.testing import CliRunner
 
 from engine.cli import cli
 from engine.db import LocalServer, free_port
-from engine.graphdb import connect
+from engine.graphdb import Runner, connect
 from engine.settings import ServerSettings
-from loader import read_movielens
+from loader import bundled_dataset, read_movielens
 from loader.bulk import bulk_load, marker_path
 from loader.ingest import load_dataset
 from tests.integration.test_load import _counts
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "movielens"
-BUNDLED = ROOT / "data" / "ml-latest-small.zip"
+BUNDLED = bundled_dataset()
 SMALL = {"users": 610, "movies": 9742, "genres": 19, "ratings": 100_836, "tags": 3683}
 
 
@@ -82,7 +82,7 @@ def signature(driver) -> tuple[list, list]:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("layout", ["ml-1m", "ml-latest-small"])
 def test_bulk_import_builds_the_same_graph_as_the_online_path(layout, server, clean_graph) -> None:  # type: ignore[no-untyped-def]
     data = read_movielens(FIXTURES / layout)
-    load_dataset(clean_graph, data, progress=False)
+    load_dataset(Runner(clean_graph), data, progress=False)
     online = signature(clean_graph)
 
     _wipe(server)

@@ -7,16 +7,19 @@ strings a user types are parameters (injection strings are data); unknown ids ex
 from __future__ import annotations
 
 import json
+from collections import Counter
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from engine import queries
-from engine.cli import cli
-from engine.recommend import Reader, UnknownIdError
-from engine.writeback import save_run_output, write_back
-from loader.ingest import Writer, wipe
+from engine.evaluate.segments import Thresholds, segment_users
+from engine.graphdb import Runner, queries
+from engine.graphdb.reader import Reader, UnknownIdError
+from engine.graphdb.writeback import write_back
+from engine.writeback import save_run_output
+from loader.ingest import wipe
+from tests.integration._cli import engine
 from tests.integration.test_writeback import N_USERS, bpr_run, ease_run, load_test_graph, q
 
 INJECTIONS = ["' OR 1=1 //", "}) DETACH DELETE n //", "\" OR true RETURN 1 //",
@@ -31,13 +34,12 @@ def graph(neo4j_server, driver, tmp_path_factory):  # type: ignore[no-untyped-de
     run_dir = save_run_output(out, tmp_path_factory.mktemp("runs") / "r-bpr")
     write_back(driver, out, progress=False)
     s = neo4j_server.settings
-    conn = ["--uri", s.uri, "--user", s.user, "--password", s.password or ""]
-    yield SimpleNamespace(driver=driver, exp=exp, conn=conn, run_dir=run_dir, out=out)
-    wipe(Writer(driver, s.database))
+    yield SimpleNamespace(driver=driver, exp=exp, settings=s, run_dir=run_dir, out=out)
+    wipe(Runner(driver, s.database))
 
 
 def invoke(graph, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, [*graph.conn, *args], catch_exceptions=False)
+    return engine(graph.settings, *args, catch_exceptions=False)
 
 
 def direct(graph, name: str, **params):  # type: ignore[no-untyped-def]
@@ -201,7 +203,7 @@ def test_cold_start_for_a_user_added_after_write_back(graph) -> None:  # type: i
 
 def test_segments_genre_affinity_and_current_run(graph) -> None:  # type: ignore[no-untyped-def]
     reader = Reader(graph.driver)
-    rows = reader.by_segment(k=3, thresholds=(50, 200))
+    rows = reader.by_segment(k=3, thresholds=Thresholds(50, 200))
     assert {r["segment"] for r in rows} == {"very-low", "normal", "power"}
     assert sum({r["segment"]: r["segmentUsers"] for r in rows}.values()) == N_USERS
     assert all(r["runId"] == "r-bpr" for r in rows)
@@ -211,6 +213,21 @@ def test_segments_genre_affinity_and_current_run(graph) -> None:  # type: ignore
     assert sum(g["recommended"] for g in genres) >= 20  # each of the 20 movies in >= 1 genre
     run = reader.current_run()
     assert run["runId"] == "r-bpr" and run["embeddingProperty"] == "embedding"
+
+
+def test_cypher_segments_are_the_python_segments_on_each_threshold(graph) -> None:  # type: ignore[no-untyped-def]
+    counts = [r["n"] for r in q(graph.driver, "MATCH (u:User) RETURN COUNT { (u)-[:RATED]->() } AS n")]
+    values = sorted(set(counts))
+    low, power = values[len(values) // 3], values[2 * len(values) // 3]  # users sit exactly on both
+    thresholds = Thresholds(low, power)
+    expected = Counter(segment_users(np.array(counts), thresholds).tolist())
+    for name, params in (("recommend/by_segment", {"k": 1}), ("viz/genre_by_segment", {})):
+        rows = Reader(graph.driver).run(name, **thresholds.cypher_params(), **params)
+        if name == "recommend/by_segment":
+            got = {r["segment"]: r["segmentUsers"] for r in rows}
+            assert got == dict(expected), (got, expected)
+        else:
+            assert {r["segment"] for r in rows} == set(expected)
 
 
 def test_a_run_without_embeddings_explains_by_similar_edges(graph) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +255,7 @@ def test_a_run_without_embeddings_explains_by_similar_edges(graph) -> None:  # t
 
 def test_writeback_cli_reports_a_bad_directory(graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = invoke(graph, "writeback", str(tmp_path))
-    assert result.exit_code == 1 and "missing run.json" in result.output
+    assert result.exit_code == 2 and "missing run.json" in result.output
 
 
 def test_run_id_with_injection_text_is_data(graph, tmp_path) -> None:  # type: ignore[no-untyped-def]

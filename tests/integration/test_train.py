@@ -6,25 +6,21 @@ import json
 from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
 
-from engine.checkpoint import load_run
-from engine.cli import cli
-from engine.export import Selection, export_subgraph
-from loader import read_movielens
+from engine.data.selection import Selection
+from engine.graphdb import Runner
+from engine.graphdb.export import export_subgraph
+from engine.training.checkpoint import load_run
+from loader import bundled_dataset, read_movielens
 from loader.ingest import load_dataset
+from tests.integration._cli import engine
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "data" / "ml-latest-small.zip"
-
-
-def _conn(neo4j_server) -> list[str]:  # type: ignore[no-untyped-def]
-    s = neo4j_server.settings
-    return ["--uri", s.uri, "--user", s.user, "--password", s.password or ""]
+BUNDLED = bundled_dataset()
 
 
 def test_export_selection_matches_direct_cypher(neo4j_server, clean_graph) -> None:  # type: ignore[no-untyped-def]
-    load_dataset(clean_graph, read_movielens(BUNDLED), progress=False)
+    load_dataset(Runner(clean_graph), read_movielens(BUNDLED), progress=False)
     full = export_subgraph(clean_graph, progress=False)
     assert len(full.interactions) == 100_836 and full.idmap.num_users == 610
     # raw ids round-trip through the IdMap
@@ -51,10 +47,10 @@ def test_export_selection_matches_direct_cypher(neo4j_server, clean_graph) -> No
 
 
 def test_train_then_evaluate_beats_popularity(neo4j_server, clean_graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    load_dataset(clean_graph, read_movielens(BUNDLED), progress=False)
+    load_dataset(Runner(clean_graph), read_movielens(BUNDLED), progress=False)
     runs = tmp_path / "runs"
-    result = CliRunner().invoke(cli, [
-        *_conn(neo4j_server), "train", "--model", "bpr_mf", "--param", "epochs=10",
+    result = engine(neo4j_server.settings, *[
+        "train", "--model", "bpr_mf", "--param", "epochs=10",
         "--no-writeback", "--no-progress", "--out", str(runs)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     (run_dir,) = list(runs.iterdir())
@@ -72,8 +68,8 @@ def test_train_then_evaluate_beats_popularity(neo4j_server, clean_graph, tmp_pat
     assert not set(idmap.movies[items[0]].tolist()) & set(rec[0]["ids"])
 
     report = tmp_path / "eval.json"
-    result = CliRunner().invoke(cli, [
-        *_conn(neo4j_server), "evaluate", "--model", "bpr_mf", "--param", "epochs=20",
+    result = engine(neo4j_server.settings, *[
+        "evaluate", "--model", "bpr_mf", "--param", "epochs=20",
         "--no-progress", "--out", str(report)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "popularity" in result.output and "per segment" in result.output
@@ -83,11 +79,11 @@ def test_train_then_evaluate_beats_popularity(neo4j_server, clean_graph, tmp_pat
 
 
 def test_bad_model_and_empty_selection_are_explained(neo4j_server, clean_graph) -> None:  # type: ignore[no-untyped-def]
-    load_dataset(clean_graph, read_movielens(BUNDLED), progress=False)
-    result = CliRunner().invoke(cli, [*_conn(neo4j_server), "train", "--model", "nope"])
+    load_dataset(Runner(clean_graph), read_movielens(BUNDLED), progress=False)
+    result = engine(neo4j_server.settings, "train", "--model", "nope")
     assert result.exit_code == 2 and "unknown model 'nope'" in result.output
-    result = CliRunner().invoke(cli, [*_conn(neo4j_server), "train", "--genre", "No Such Genre",
-                                      "--no-progress"])
-    assert result.exit_code == 1 and "matched no ratings" in result.output
-    result = CliRunner().invoke(cli, [*_conn(neo4j_server), "train", "--since", "last week"])
+    result = engine(neo4j_server.settings, "train", "--genre", "No Such Genre",
+                                      "--no-progress")
+    assert result.exit_code == 2 and "matched no ratings" in result.output
+    result = engine(neo4j_server.settings, "train", "--since", "last week")
     assert result.exit_code == 2 and "is not a date" in result.output

@@ -12,22 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from engine.cli import cli
-from loader import read_movielens
+from engine.graphdb import Runner
+from loader import bundled_dataset, read_movielens
 from loader.ingest import load_dataset
+from tests.integration._cli import engine
 from tests.unit.test_viz import assert_png
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "data" / "ml-latest-small.zip"
+BUNDLED = bundled_dataset()
 PNGS = ("subgraph.png", "embedding_map.png", "cluster_genres.png", "activity.png", "genre_segments.png",
         "training_curves.png", "run_curves.png")
-
-
-def _conn(neo4j_server) -> list[str]:  # type: ignore[no-untyped-def]
-    s = neo4j_server.settings
-    return ["--uri", s.uri, "--user", s.user, "--password", s.password or ""]
 
 
 def _wipe(neo4j_server, driver) -> None:  # type: ignore[no-untyped-def]
@@ -44,16 +39,16 @@ def report(neo4j_server, driver, tmp_path_factory):  # type: ignore[no-untyped-d
         pytest.fail("refusing to wipe an external server: set REELGRAPH_TEST_ALLOW_WIPE=1")
     _wipe(neo4j_server, driver)
     tmp = tmp_path_factory.mktemp("viz")
-    load_dataset(driver, read_movielens(BUNDLED), progress=False)
+    load_dataset(Runner(driver), read_movielens(BUNDLED), progress=False)
     runs = tmp / "runs"
-    result = CliRunner().invoke(cli, [*_conn(neo4j_server), "train", "--model", "bpr_mf",
-                                      "--param", "epochs=5", "--no-progress", "--out", str(runs)],
+    result = engine(neo4j_server.settings, "train", "--model", "bpr_mf",
+                                      "--param", "epochs=5", "--no-progress", "--out", str(runs),
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     (run_dir,) = list(runs.iterdir())
     out = tmp / "report"
-    result = CliRunner().invoke(cli, [*_conn(neo4j_server), "viz", "--out", str(out), "--user", "1",
-                                      "--run", str(run_dir)], catch_exceptions=False)
+    result = engine(neo4j_server.settings, "viz", "--out", str(out), "--user", "1",
+                                      "--run", str(run_dir), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rec, _, _ = driver.execute_query(
         "MATCH (run:ModelRun {current: true}) "
@@ -87,15 +82,15 @@ def test_subgraph_html_names_the_user_and_the_recommendations(report) -> None:  
 
 
 def test_filters_and_unknown_user(neo4j_server, report, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(cli, [*_conn(neo4j_server), "viz", "--out", str(tmp_path), "--user", "1",
-                                      "--genre", "Comedy", "--year", "1990:2005", "-k", "5"],
+    result = engine(neo4j_server.settings, "viz", "--out", str(tmp_path), "--user", "1",
+                                      "--genre", "Comedy", "--year", "1990:2005", "-k", "5",
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Training curves: skipped (no --run RUN_DIR given)" in result.output
     page = (tmp_path / "subgraph.html").read_text()
     assert page.count('"kind": "rec"') == 5
-    result = CliRunner().invoke(cli, [*_conn(neo4j_server), "viz", "--out", str(tmp_path),
-                                      "--user", "999999"])
+    result = engine(neo4j_server.settings, "viz", "--out", str(tmp_path),
+                                      "--user", "999999")
     assert result.exit_code == 2 and "unknown user 999999" in result.output
 
 

@@ -17,24 +17,21 @@ import numpy as np
 import pytest
 
 from engine.data import Interactions
-from engine.export import Export, export_subgraph
+from engine.data.selection import Export
+from engine.graphdb import Runner
+from engine.graphdb.export import export_subgraph
+from engine.graphdb.reader import Reader
+from engine.graphdb.writeback import WritebackError, write_back
 from engine.models.bpr_mf import BPRMF
 from engine.models.ease import EASE
 from engine.models.popularity import PopularityRecommender
-from engine.recommend import Reader
-from engine.writeback import (
-    RunOutput,
-    WritebackError,
-    _Runner,
-    build_run_output,
-    write_back,
-)
-from loader import read_movielens
+from engine.writeback import RunOutput, build_run_output
+from loader import bundled_dataset, read_movielens
 from loader.dataset import MovieLensData
-from loader.ingest import Writer, load_dataset, wipe
+from loader.ingest import load_dataset, wipe
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "data" / "ml-latest-small.zip"
+BUNDLED = bundled_dataset()
 N_USERS = 80
 
 
@@ -54,10 +51,10 @@ def load_test_graph(neo4j_server, driver) -> Export:  # type: ignore[no-untyped-
     if not neo4j_server.owned and os.environ.get("REELGRAPH_TEST_ALLOW_WIPE") != "1":
         pytest.fail("refusing to wipe an external server: set REELGRAPH_TEST_ALLOW_WIPE=1")
     db = neo4j_server.settings.database
-    wipe(Writer(driver, db))
+    wipe(Runner(driver, db))
     for name in ("user_embedding", "movie_embedding", "user_embedding_b", "movie_embedding_b"):
         driver.execute_query("DROP INDEX $name IF EXISTS", name=name, database_=db)
-    load_dataset(driver, subset(), database=db, progress=False)
+    load_dataset(Runner(driver, db), subset(), progress=False)
     return export_subgraph(driver, database=db, progress=False)
 
 
@@ -96,7 +93,7 @@ def q(driver, text: str, **params):  # type: ignore[no-untyped-def]
 
 
 def runs(driver) -> dict[str, dict]:  # type: ignore[no-untyped-def]
-    return {r["runId"]: r for r in _Runner(driver, "neo4j").run("writeback/runs")}
+    return {r["runId"]: r for r in Runner(driver, "neo4j").write("writeback/runs")}
 
 
 def snapshot(driver) -> dict[str, list]:  # type: ignore[no-untyped-def]
@@ -118,7 +115,7 @@ def snapshot(driver) -> dict[str, list]:  # type: ignore[no-untyped-def]
 def graph(neo4j_server, driver):  # type: ignore[no-untyped-def]
     exp = load_test_graph(neo4j_server, driver)
     yield SimpleNamespace(driver=driver, exp=exp)
-    wipe(Writer(driver, neo4j_server.settings.database))
+    wipe(Runner(driver, neo4j_server.settings.database))
 
 
 def test_write_back_counts_indexes_and_never_a_rated_movie(graph) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +137,7 @@ def test_write_back_counts_indexes_and_never_a_rated_movie(graph) -> None:  # ty
     assert len(per_user) == N_USERS
     for row in per_user:  # ranks renumbered 1..n after skipping rated movies
         assert sorted(row["ranks"]) == list(range(1, len(row["ranks"]) + 1)) and len(row["ranks"]) <= 20
-    counts = _Runner(driver, "neo4j").run("writeback/run_counts", runId="w-split")[0]
+    counts = Runner(driver, "neo4j").write("writeback/run_counts", runId="w-split")[0]
     assert counts["users"] == N_USERS and counts["recommended"] == summary.recommended
     assert counts["userVectors"] == N_USERS and counts["movieVectors"] == exp.idmap.num_movies
     assert counts["similar"] == summary.similar == exp.idmap.num_movies * 3
@@ -213,7 +210,7 @@ def test_interrupted_write_back_is_invisible_then_resumed(graph, monkeypatch) ->
     write_back(driver, bpr_run(exp, "i-old", seed=6), progress=False)
     before = Reader(driver).recommend(2, k=10)
     calls = {"n": 0}
-    original = _Runner.run
+    original = Runner.write
 
     def flaky(self, name, /, **params):  # type: ignore[no-untyped-def]
         if name in ("writeback/recommended_create", "writeback/recommended_batch"):
@@ -222,17 +219,17 @@ def test_interrupted_write_back_is_invisible_then_resumed(graph, monkeypatch) ->
                 raise RuntimeError("simulated crash")
         return original(self, name, **params)
 
-    monkeypatch.setattr(_Runner, "run", flaky)
+    monkeypatch.setattr(Runner, "write", flaky)
     new = bpr_run(exp, "i-new", seed=7)
     with pytest.raises(RuntimeError, match="simulated crash"):
         write_back(driver, new, batch_size=400, progress=False)
-    monkeypatch.setattr(_Runner, "run", original)
+    monkeypatch.setattr(Runner, "write", original)
     assert runs(driver)["i-new"]["status"] == "writing" and not runs(driver)["i-new"]["current"]
     assert Reader(driver).recommend(2, k=10) == before  # readers still see the old run
 
     resumed = write_back(driver, new, batch_size=400, progress=False)
     assert resumed.action == "resumed" and resumed.recommended == N_USERS * 20
-    counts = _Runner(driver, "neo4j").run("writeback/run_counts", runId="i-new")[0]
+    counts = Runner(driver, "neo4j").write("writeback/run_counts", runId="i-new")[0]
     assert counts["recommended"] == N_USERS * 20 and counts["current"]
 
 

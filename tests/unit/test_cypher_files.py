@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from engine import queries
+from engine.graphdb import queries
 
 ALL = queries.names()
 

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from engine.data import IdMap, Interactions
-from engine.features import movie_features, node_features, user_features
-from engine.hetero import to_hetero_data
+from engine.data.features import movie_features, node_features, user_features
+from engine.data.hetero import to_hetero_data
+from engine.data.splits import per_user_random
 from engine.schema import HAS_MOVIE, IN_GENRE, RATED_BY, RATES
-from engine.splits import per_user_random
 
 
 def _toy() -> tuple[IdMap, Interactions, pd.DataFrame]:

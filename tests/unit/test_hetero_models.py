@@ -14,12 +14,17 @@ import numpy as np
 import pytest
 import torch
 
-from engine.data import Interactions
+from engine.data import IdMap, Interactions
+from engine.data.features import NodeFeatures, node_features
+from engine.data.hetero import to_hetero_data
+from engine.errors import ParameterError
 from engine.models.base import Recommender
-from engine.models.hetero_base import graph_inputs, side_features
-from engine.models.hetero_gat import HeteroGATEncoder, HeteroGATRecommender
-from engine.models.hetero_sage import HeteroSAGEEncoder, HeteroSAGERecommender
-from engine.models.rating import BiasedMF, HeteroSAGERatingModel
+from engine.models.hetero.gat import HeteroGATEncoder, HeteroGATRecommender
+from engine.models.hetero.inputs import prepare_graph
+from engine.models.hetero.rating import HeteroSAGERatingModel
+from engine.models.hetero.sage import HeteroSAGEEncoder, HeteroSAGERecommender
+from engine.models.rating import BiasedMF
+from engine.schema import IN_GENRE, RATED_BY, RATES
 
 N_USERS, N_ITEMS = 24, 20
 
@@ -49,13 +54,15 @@ def checkerboard() -> tuple[Interactions, Interactions]:
     return _inter(np.array(users), np.array(items)), _inter(np.array(h_u), np.array(h_i))
 
 
-def toy_features(train: Interactions) -> dict[str, np.ndarray]:
-    """Random (uninformative) user/movie features + two genres."""
+def toy_graph(train: Interactions, users: int = N_USERS):  # type: ignore[no-untyped-def]
+    """The HeteroData graph: random (uninformative) user/movie features + two genres."""
+    import pandas as pd
+
     rng = np.random.default_rng(0)
-    genres = np.stack([np.arange(N_ITEMS), np.arange(N_ITEMS) % 3 == 0]).astype(np.int64)
-    return {"user_x": rng.normal(size=(N_USERS, 4)).astype(np.float32),
-            "movie_x": rng.normal(size=(N_ITEMS, 3)).astype(np.float32),
-            "movie_genre_edges": genres}
+    movies = pd.DataFrame({"genres": [["A"] if i % 3 else ["A", "B"] for i in range(N_ITEMS)]})
+    feats = NodeFeatures(rng.normal(size=(users, 4)).astype(np.float32),
+                         rng.normal(size=(N_ITEMS, 3)).astype(np.float32), [], [], ["A", "B"])
+    return to_hetero_data(IdMap(np.arange(users), np.arange(N_ITEMS)), train, movies, feats)
 
 
 # Small dim + fixed epochs: with 16 free dims per user BPR can memorise "my held-out item
@@ -82,7 +89,7 @@ def _fit(cls: type[Recommender], kw: dict[str, Any], with_features: bool,
     if key not in cache:
         train, held = checkerboard()
         model = cls(**kw)
-        model.fit(train, None, toy_features(train) if with_features else None)
+        model.fit(train, None, toy_graph(train) if with_features else None)
         cache[key] = (model, train, held)
     return cache[key]
 
@@ -119,38 +126,43 @@ def test_never_recommends_seen_and_roundtrips(cls, kw, with_features, fitted,
 def test_early_stopping_restores_best_valid() -> None:
     train, held = checkerboard()
     model = HeteroSAGERecommender(**{**FAST, "epochs": 12, "eval_every": 2, "patience": 2})
-    hist = model.fit(train, held, toy_features(train))
-    assert hist["valid"] and 1 <= hist["best_epoch"] <= hist["epochs_run"] <= 12
-    assert hist["best_valid"] == max(v for _, v in hist["valid"])
+    hist = model.fit(train, held, toy_graph(train))
+    assert hist.valid and 1 <= hist.best_epoch <= hist.epochs_run <= 12
+    assert hist.best_valid == max(v for _, v in hist.valid)
 
 
-def test_encoders_shapes_and_bad_features() -> None:
+def test_prepared_graph_and_encoders() -> None:
     train, _ = checkerboard()
-    inputs = graph_inputs(train, toy_features(train))
-    assert inputs.num_genres == 2 and inputs.user_x.shape == (N_USERS, 4)
-    np.testing.assert_allclose(inputs.movie_x.mean(0).numpy(), 0.0, atol=1e-5)
+    g = prepare_graph(train, toy_graph(train))
+    assert g["genre"].num_nodes == 2 and g["user"].x.shape == (N_USERS, 4)
+    np.testing.assert_allclose(g["movie"].x.mean(0).numpy(), 0.0, atol=1e-5)
+    assert g[RATES].edge_index.shape == (2, len(train)) and g[RATED_BY].edge_attr.shape == (len(train), 1)
+    assert IN_GENRE in g.edge_types
+    bare = prepare_graph(train, None)  # no graph: id embeddings only, no genres
+    assert bare["user"].x.shape == (N_USERS, 0) and "genre" not in bare.node_types
     for enc in (HeteroSAGEEncoder(N_USERS, N_ITEMS, 2, 4, 3, dim=8, rating_levels=5),
                 HeteroGATEncoder(N_USERS, N_ITEMS, 2, 4, 3, dim=8, heads=2)):
         assert enc.node_input.user_emb.weight.shape == (N_USERS, 8)
-    with pytest.raises(ValueError, match="user_x"):
-        graph_inputs(train, {"user_x": np.zeros((N_USERS + 1, 2), np.float32)})
-    with pytest.raises(ValueError, match="movie_genre_edges"):
-        graph_inputs(train, {"movie_genre_edges": np.array([[N_ITEMS], [0]])})
+    with pytest.raises(ParameterError, match="user"):
+        prepare_graph(train, toy_graph(train, users=N_USERS + 1))
     with pytest.raises(ValueError, match="divisible"):
         HeteroGATEncoder(N_USERS, N_ITEMS, 0, 0, 0, dim=10, heads=3)
+    with pytest.raises(ParameterError, match="divisible"):
+        HeteroGATRecommender(dim=10, heads=3)
 
 
-def test_side_features_keys() -> None:
+def test_training_graph_is_heterodata_fitted_on_train() -> None:
     import pandas as pd
 
     train, _ = checkerboard()
     movies = pd.DataFrame({"movieId": np.arange(N_ITEMS), "year": [1990] * N_ITEMS,
                            "genres": [["Drama"] if i % 2 else ["Comedy", "Drama"]
                                       for i in range(N_ITEMS)]})
-    feats = side_features(train, movies)
-    assert set(feats) == {"user_x", "movie_x", "movie_genre_edges"}
-    assert feats["movie_x"].shape[0] == N_ITEMS and feats["user_x"].shape[0] == N_USERS
-    assert feats["movie_genre_edges"].shape == (2, N_ITEMS + N_ITEMS // 2)
+    feats = node_features(train, movies)
+    g = to_hetero_data(IdMap(np.arange(N_USERS), np.arange(N_ITEMS)), train, movies, feats)
+    assert g["movie"].x.shape[0] == N_ITEMS and g["user"].x.shape[0] == N_USERS
+    assert g[IN_GENRE].edge_index.shape == (2, N_ITEMS + N_ITEMS // 2)
+    assert g[RATED_BY].rating.shape == (len(train),)
 
 
 def bias_toy(seed: int, n_users: int = 60, n_items: int = 40) -> tuple[Interactions, Interactions]:
@@ -177,7 +189,7 @@ def test_rating_model_learns_biases(cls, tmp_path: Path) -> None:
     fit, valid = train.subset(np.arange(len(train)) % 5 != 0), train.subset(
         np.arange(len(train)) % 5 == 0)
     hist = model.fit(fit, valid)
-    assert 1 <= hist["best_epoch"] <= 40
+    assert 1 <= hist.best_epoch <= 40 and hist.metric == "rmse" and not hist.higher_is_better
     pred = model.predict(test.user, test.item)
     assert pred.shape == (len(test),) and pred.dtype == np.float32
     assert pred.min() >= 1.0 and pred.max() <= 5.0

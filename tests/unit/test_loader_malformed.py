@@ -258,7 +258,8 @@ def test_two_releases_in_one_folder_is_an_error(tmp_path: Path) -> None:
 def test_load_error_pickles() -> None:
     err = LoadError(Reject("u.data", 3, "x", "wrong field count (got 1)", "4 fields"))
     again = pickle.loads(pickle.dumps(err))
-    assert str(again) == str(err) == "u.data:3: wrong field count (got 1): 'x' (expected 4 fields)"
+    assert str(again) == str(err) == (
+        "u.data:3: wrong field count (got 1): 'x' (expected 4 fields); nothing was written")
     assert again.reject == err.reject
 
 

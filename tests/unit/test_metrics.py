@@ -9,16 +9,17 @@ import pytest
 import scipy.sparse as sp
 
 from engine.data import Interactions
-from engine.metrics import (
+from engine.errors import InputError
+from engine.evaluate.metrics import (
     auc_per_user,
     evaluate_ranking,
     mask_seen,
     ranking_metrics_at_k,
     rating_metrics,
-    segment_users,
     summarise_by_segment,
     top_k,
 )
+from engine.evaluate.segments import THRESHOLDS, Thresholds, segment_users
 
 
 def _csr(rows: list[list[int]], n_items: int) -> sp.csr_matrix:
@@ -117,14 +118,21 @@ def test_rating_metrics_by_hand() -> None:
     assert m["mape"] == pytest.approx(100 * (1 + 0 + 1 / 3) / 3)
 
 
-def test_segments() -> None:
-    labels = segment_users(np.array([5, 20, 199, 200, 1000]), thresholds=(20, 200))
-    assert labels.tolist() == ["very-low", "normal", "normal", "power", "power"]
+def test_segments_one_definition_on_each_threshold() -> None:
+    # exactly on a threshold: 20 ratings is normal, 200 is power -- in metrics, Cypher and plots
+    labels = segment_users(np.array([5, 19, 20, 199, 200, 1000]), Thresholds(20, 200))
+    assert labels.tolist() == ["very-low", "very-low", "normal", "normal", "power", "power"]
+    assert Thresholds.parse("20:200") == THRESHOLDS and THRESHOLDS.cypher_params() == {
+        "lowThreshold": 20, "powerThreshold": 200}
+    with pytest.raises(InputError, match="LOW:POWER"):
+        Thresholds.parse("x:y")
+    with pytest.raises(InputError):
+        Thresholds(50, 10)
     train = _inter([(0, 0)] + [(1, i) for i in range(3)], 2, 4)
     test = _inter([(0, 1), (1, 3)], 2, 4)
     scores = np.array([[0, 5, 0, 0], [0, 0, 0, 5]], np.float32)
     rep = evaluate_ranking(lambda u: scores[u], train, test, ks=(1,), with_auc=False)
-    seg = summarise_by_segment(rep, train, thresholds=(2, 3))
+    seg = summarise_by_segment(rep, train, thresholds=Thresholds(2, 3))
     assert seg["very-low"]["n_users"] == 1 and seg["power"]["n_users"] == 1
     assert seg["normal"]["n_users"] == 0 and np.isnan(seg["normal"]["ndcg@1"])
     assert seg["power"]["ndcg@1"] == 1.0

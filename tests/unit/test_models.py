@@ -1,8 +1,13 @@
-"""One behavioural test suite run against every model (conventions §6).
+"""One behavioural test suite run against every registered model (conventions §6).
 
 Known-answer toy ("checkerboard", after implicit's recommender_base_test): even users
 like even items, odd users like odd items; user ``u`` has seen every item of its parity
 except item ``u``, so with seen items excluded its top-1 must be item ``u``.
+
+Rating models get the same board with ratings: 5 stars for the items of the user's parity,
+1 star for half of the items of the other parity (those with ``i // 2`` of the other parity
+than ``u // 2``; so ``u ^ 1`` stays unrated by ``u``); of the unseen items the one of the
+user's parity, ``u``, must come first.
 """
 
 from __future__ import annotations
@@ -16,19 +21,17 @@ import scipy.sparse as sp
 import torch
 
 from engine.data import Interactions
-from engine.graph import (
-    DEFAULT_CACHE,
-    bipartite_adjacency,
-    sym_normalise,
-    sym_spmm,
-    temporal_cooccurrence,
-    to_torch_csr,
-)
+from engine.data.features import NodeFeatures
+from engine.data.hetero import to_hetero_data
 from engine.models import (
     BPRMF,
     EASE,
     MODELS,
+    BiasedMF,
     GraphFilterCF,
+    HeteroGATRecommender,
+    HeteroSAGERatingModel,
+    HeteroSAGERecommender,
     ItemAutoRec,
     LightGCNCSR,
     PopularityRecommender,
@@ -36,7 +39,15 @@ from engine.models import (
     Recommender,
     load_model,
 )
-from engine.training import NegativeSampler
+from engine.models.losses import NegativeSampler
+from engine.models.ops import (
+    DEFAULT_CACHE,
+    bipartite_adjacency,
+    sym_normalise,
+    sym_spmm,
+    temporal_cooccurrence,
+    to_torch_csr,
+)
 
 N = 16  # users == items
 
@@ -48,28 +59,58 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "bpr_mf": lambda: BPRMF(dim=8, lr=0.05, epochs=40, batch_size=32, reg=1e-4),
     "lightgcn_csr": lambda: LightGCNCSR(dim=8, num_layers=2, lr=0.05, epochs=40, batch_size=32),
     "pyg_lightgcn": lambda: PyGLightGCN(dim=8, num_layers=2, lr=0.05, epochs=40, batch_size=32),
-    "i_autorec": lambda: ItemAutoRec(hidden=8, epochs=5, batch_size=8),
+    "hetero_sage": lambda: HeteroSAGERecommender(dim=4, reg=1e-3, lr=0.02, epochs=40,
+                                                 batch_size=32, dropout=0.1),
+    "hetero_gat": lambda: HeteroGATRecommender(dim=4, heads=1, reg=1e-3, lr=0.02, epochs=40,
+                                               batch_size=32, dropout=0.1),
+    "i_autorec": lambda: ItemAutoRec(hidden=8, epochs=200, batch_size=8, lr=0.01, reg=0.01),
+    "biased_mf_rating": lambda: BiasedMF(mf_dim=4, reg=1e-3, lr=0.05, epochs=200, batch_size=64),
+    "hetero_sage_rating": lambda: HeteroSAGERatingModel(dim=8, proj_dim=4, mf_dim=0, lr=0.02,
+                                                        epochs=100, batch_size=64, reg=1e-3,
+                                                        dropout=0.0, edge_dropout=0.0),
 }
-# popularity is not personalised; the rating model sees only 4-star ratings on the toy
-PERSONALISED = [name for name in FACTORIES if name not in ("popularity", "i_autorec")]
+# popularity is not personalised
+PERSONALISED = [name for name in FACTORIES if name != "popularity"]
+RATING = [name for name, cls in MODELS.items() if cls.task == "rating"]
 
 
-def checkerboard() -> Interactions:
-    users, items = [], []
+def checkerboard(rated: bool = False) -> Interactions:
+    """The toy board; ``rated``: the rating models' board (see module docstring)."""
+    users, items, ratings = [], [], []
     for u in range(N):
-        for i in range(u % 2, N, 2):
-            if i != u:
-                users.append(u)
-                items.append(i)
+        for i in range(N):
+            liked = i % 2 == u % 2
+            if i == u or (not liked and (not rated or (i // 2) % 2 == (u // 2) % 2)):
+                continue
+            users.append(u)
+            items.append(i)
+            ratings.append(5.0 if liked and rated else 1.0 if rated else 4.0)
     n = len(users)
     return Interactions(
         user=np.array(users, dtype=np.int64),
         item=np.array(items, dtype=np.int64),
-        rating=np.full(n, 4.0, np.float32),
+        rating=np.array(ratings, np.float32),
         timestamp=np.arange(n, dtype=np.int64) * 30,
         num_users=N,
         num_items=N,
     )
+
+
+def toy_graph(train: Interactions) -> object:
+    """The ``HeteroData`` training graph of the toy (uninformative features, two genres)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    movies = pd.DataFrame({"genres": [["A"] if i % 3 else ["A", "B"] for i in range(N)]})
+    feats = NodeFeatures(rng.normal(size=(N, 4)).astype(np.float32),
+                         rng.normal(size=(N, 3)).astype(np.float32), [], [], ["A", "B"])
+    from engine.data import IdMap
+
+    return to_hetero_data(IdMap(np.arange(N), np.arange(N)), train, movies, feats)
+
+
+def board_for(name: str) -> Interactions:
+    return checkerboard(rated=MODELS[name].task == "rating")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,19 +123,19 @@ def _threads() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def fitted() -> dict[str, Recommender]:
-    train = checkerboard()
     out = {}
     for name, make in FACTORIES.items():
+        train = board_for(name)
         model = make()
-        model.fit(train)
+        model.fit(train, None, toy_graph(train) if model.needs_graph else None)
         out[name] = model
     return out
 
 
-def test_registry_covers_every_model() -> None:
-    assert set(FACTORIES) <= set(MODELS)
+def test_every_registered_model_is_under_test() -> None:
+    assert set(FACTORIES) == set(MODELS)
     for name, cls in MODELS.items():
-        assert cls.name == name
+        assert cls.name == name and cls.task in ("ranking", "rating")
 
 
 @pytest.mark.parametrize("name", list(FACTORIES))
@@ -118,12 +159,13 @@ def test_contract_shapes_and_dtypes(name: str, fitted: dict[str, Recommender]) -
 
 @pytest.mark.parametrize("name", list(FACTORIES))
 def test_recommend_never_returns_seen(name: str, fitted: dict[str, Recommender]) -> None:
-    train = checkerboard()
+    train = board_for(name)
     seen = {(int(u), int(i)) for u, i in zip(train.user, train.item, strict=True)}
+    per_user = np.bincount(train.user, minlength=N)
     items, scores = fitted[name].recommend(np.arange(N), k=N)
     for u in range(N):
         finite = np.isfinite(scores[u])
-        assert finite.sum() == N - 7  # 7 seen items per user
+        assert finite.sum() == N - per_user[u]
         assert not any((u, int(i)) in seen for i in items[u][finite])
     # without exclusion seen items come back
     items_all, _ = fitted[name].recommend(np.arange(N), k=N, exclude_seen=False)
@@ -161,6 +203,17 @@ def test_unfitted_model_raises() -> None:
         EASE().recommend(np.array([0]))
 
 
+@pytest.mark.parametrize("name", RATING)
+def test_rating_models_predict_ratings(name: str, fitted: dict[str, Recommender]) -> None:
+    model = fitted[name]
+    users = np.arange(N)
+    pred = model.predict(users, users)  # item u: the user's parity, rated 5 by the others
+    assert pred.dtype == np.float32 and (pred >= 1.0).all() and (pred <= 5.0).all()
+    np.testing.assert_allclose(model.score(users)[users, users], pred, rtol=1e-5)
+    other = model.predict(users, users ^ 1)
+    assert (pred > other).mean() == 1.0
+
+
 def test_early_stopping_on_valid_restores_best() -> None:
     train = checkerboard()
     valid = train.subset(np.arange(0, len(train), 7))
@@ -168,8 +221,9 @@ def test_early_stopping_on_valid_restores_best() -> None:
     model = LightGCNCSR(dim=8, num_layers=2, lr=0.05, epochs=20, batch_size=32, eval_every=2,
                         patience=2)
     hist = model.fit(fit_part, valid=valid)
-    assert hist["valid"] and 1 <= hist["best_epoch"] <= hist["epochs_run"] <= 20
-    assert hist["best_valid"] == max(v for _, v in hist["valid"])
+    assert hist.valid and 1 <= hist.best_epoch <= hist.epochs_run <= 20
+    assert hist.best_valid == max(v for _, v in hist.valid)
+    assert hist.metric == "ndcg@10" and hist.iterative
 
 
 def test_seeded_training_is_reproducible() -> None:

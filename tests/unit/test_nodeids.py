@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.nodeids import MISSING, NodeIds, UnknownNodeError
+from engine.graphdb.nodeids import MISSING, NodeIds, UnknownNodeError
 
 ROWS = [
     {"label": "User", "key": 7, "id": 70}, {"label": "User", "key": 3, "id": 30},

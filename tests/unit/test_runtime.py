@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.db import runtime
-from engine.db.server import LocalServer, ServerError, min_heap, port_in_use
+from engine.db.process import port_in_use
+from engine.db.server import LocalServer, ServerError, min_heap
 from engine.settings import ServerSettings
 
 

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from engine.data import Interactions
-from engine.splits import (
+from engine.data.splits import (
     Split,
-    carve_validation,
     per_user_random,
     temporal_global_cutoff,
+    temporal_per_user_fraction,
     temporal_per_user_last_n,
 )
+from engine.training.selection import carve_validation
 
 
 def _toy(seed: int = 0, n_users: int = 40, n_items: int = 30, n_rows: int = 600) -> Interactions:
@@ -141,11 +142,46 @@ def test_temporal_global_cutoff() -> None:
         assert inter.timestamp[(inter.user == u) & (inter.item == i)].min() < cutoff
 
 
-@pytest.mark.parametrize("strategy", ["random", "last_n"])
+def _first_time(inter: Interactions) -> dict[tuple[int, int], int]:
+    out: dict[tuple[int, int], int] = {}
+    for u, i, t in zip(inter.user.tolist(), inter.item.tolist(), inter.timestamp.tolist(), strict=True):
+        out[(u, i)] = min(t, out.get((u, i), t))
+    return out
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.5])
+def test_temporal_fraction_holds_out_each_users_latest(fraction: float) -> None:
+    inter = _toy(7, n_rows=900)
+    split = temporal_per_user_fraction(inter, fraction=fraction)
+    _assert_partition(inter, split)
+    first = _first_time(inter)
+    for u in range(inter.num_users):
+        train_t = [first[p] for p in _pairs(split.train) if p[0] == u]
+        test_t = [first[p] for p in _pairs(split.test) if p[0] == u]
+        n = len(train_t) + len(test_t)
+        if n >= 2:
+            assert train_t, "every user keeps a train pair"
+            assert len(test_t) == min(max(round(fraction * n), 1), n - 1)
+        if train_t and test_t:
+            # no held-out rating is older than any training rating of the same user
+            assert min(test_t) >= max(train_t)
+
+
+def test_temporal_fraction_breaks_ties_by_movie() -> None:
+    inter = Interactions(user=np.zeros(5, np.int64), item=np.array([4, 0, 3, 1, 2]),
+                         rating=np.ones(5, np.float32), timestamp=np.array([1, 1, 1, 1, 1]),
+                         num_users=1, num_items=5)
+    split = temporal_per_user_fraction(inter, fraction=0.4)
+    assert sorted(split.test.item.tolist()) == [3, 4]
+    with pytest.raises(ValueError):
+        temporal_per_user_fraction(inter, fraction=1.0)
+
+
+@pytest.mark.parametrize("strategy", ["random", "temporal-last-n", "temporal-fraction"])
 def test_carve_validation_from_train_only(strategy: str) -> None:
     inter = _toy(6)
     split = per_user_random(inter, 0.25, seed=0)
-    val = carve_validation(split.train, ratio=0.25, seed=1, strategy=strategy)  # type: ignore[arg-type]
+    val = carve_validation(split.train, strategy, ratio=0.25, seed=0)  # type: ignore[arg-type]
     _assert_partition(split.train, val)
     assert not (set(val.test.timestamp.tolist()) & set(split.test.timestamp.tolist()))
     assert not (_pairs(val.test) & _pairs(split.test))

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("pyvis")
 
+from engine.evaluate.segments import SEGMENTS, segment_users  # noqa: E402
 from engine.viz import activity, embedding, subgraph, training  # noqa: E402
 
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
@@ -43,11 +44,7 @@ def toy() -> dict:
             "means": rng.uniform(2.0, 4.8, 60), "titles": [f"Movie {i} (1999)" for i in range(n)]}
 
 
-def test_segments_and_main_genres() -> None:
-    assert activity.segment([1, 20, 21, 199, 200, 5000]).tolist() == [
-        "very-low", "very-low", "normal", "normal", "power", "power"]
-    with pytest.raises(ValueError):
-        activity.segment([1], low_max=50, power_min=10)
+def test_main_genres() -> None:
     assert embedding.main_genres([["Drama", "Horror"], ["Drama"], [], ["Drama", "Comedy"]], top=3) == [
         "Horror", "Drama", "(none)", "Comedy"]
 
@@ -62,7 +59,7 @@ def test_embedding_map_and_clusters(toy: dict, tmp_path: Path, method: str) -> N
     assert len(names) == 6 and all(":" in v for v in names.values())
     # well-separated toy clusters: each cluster is dominated by one genre
     assert all(c.most_common(1)[0][1] >= 0.6 * sum(1 for lab in labels if lab == k) for k, c in table.items())
-    segs = activity.segment(toy["counts"])
+    segs = segment_users(toy["counts"])
     embedding.plot_embedding_map(movie_xy, embedding.main_genres(toy["genres"]), labels, names,
                                  tmp_path / "map.png", user_xy=user_xy, user_segment=segs,
                                  titles=toy["titles"], method=method)
@@ -72,11 +69,11 @@ def test_embedding_map_and_clusters(toy: dict, tmp_path: Path, method: str) -> N
 
 
 def test_activity_and_genre_heatmap(toy: dict, tmp_path: Path) -> None:
-    segs = activity.segment(toy["counts"])
+    segs = segment_users(toy["counts"])
     activity.plot_activity(toy["counts"], toy["means"], segs, tmp_path / "activity.png")
     assert_png(tmp_path / "activity.png")
     rows = [{"segment": s, "genre": g, "ratings": 10 + 7 * i + 3 * j, "avgRating": 3.0 + 0.1 * j}
-            for i, s in enumerate(activity.SEGMENTS) for j, g in enumerate(GENRES)]
+            for i, s in enumerate(SEGMENTS) for j, g in enumerate(GENRES)]
     activity.plot_genre_heatmap(rows, tmp_path / "heat.png")
     assert_png(tmp_path / "heat.png")
 

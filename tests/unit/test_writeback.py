@@ -7,16 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from engine.cli.recommend import parse_years, render
 from engine.data import IdMap
-from engine.writeback import (
-    ARRAYS_NPZ,
-    RUN_JSON,
-    RunOutput,
-    load_run_output,
-    save_run_output,
-    scores_are_dot_products,
-)
+from engine.recommend import parse_years, render
+from engine.writeback import RunOutput, load_run_output, save_run_output
+from engine.writeback.files import ARRAYS_NPZ, RUN_JSON, RunDirectoryError
+from engine.writeback.output import scores_are_dot_products
 
 
 def make(**over) -> RunOutput:  # type: ignore[no-untyped-def]
@@ -75,7 +70,7 @@ def test_arrays_are_read_without_pickle(tmp_path) -> None:  # type: ignore[no-un
 
 
 def test_missing_files_are_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(FileNotFoundError, match="missing run.json, arrays.npz, idmap.npz"):
+    with pytest.raises(RunDirectoryError, match="missing run.json, arrays.npz, idmap.npz"):
         load_run_output(tmp_path)
 
 
@@ -139,11 +134,24 @@ def test_render_formats() -> None:
     assert table[0].split() == ["rank", "title", "score"] and "0.1235" in table[1]
 
 
-def test_similar_by_embedding_matches_brute_force() -> None:
-    from engine.writeback import similar_by_embedding
+def test_similar_items_matches_brute_force() -> None:
+    from engine.models.base import Recommender
 
     emb = np.random.default_rng(1).normal(size=(50, 8)).astype(np.float32)
-    items, scores = similar_by_embedding(emb, 4, batch=7)
+
+    class Fixed(Recommender):
+        name = "fixed"
+
+        def _fit(self, train, valid, graph):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+        def score(self, users):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+        def embeddings(self):  # type: ignore[no-untyped-def]
+            return np.zeros((1, 8), np.float32), emb
+
+    items, scores = Fixed().similar_items(4, batch_size=7)
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     sim = unit @ unit.T
     np.fill_diagonal(sim, -np.inf)

@@ -1,0 +1,35 @@
+"""The graph-database edge: the only code in ReelGraph that imports the ``neo4j`` driver.
+
+* :mod:`~engine.graphdb.driver`   -- connect, wait for a server, translate driver errors
+* :mod:`~engine.graphdb.queries`  -- the ``cypher/`` statements, loaded by name
+* :mod:`~engine.graphdb.runner`   -- the one query runner (write, read, batches, chunked, ...)
+* :mod:`~engine.graphdb.nodeids`  -- MovieLens id -> internal node id, for batched writes
+* :mod:`~engine.graphdb.export`   -- a Cypher-selected subgraph into arrays
+* :mod:`~engine.graphdb.writeback` -- a run's output into the graph, switched atomically
+* :mod:`~engine.graphdb.reader`   -- the ``cypher/recommend`` reads, values made plain
+
+Everything above this package (data, models, training, evaluation, write-back output,
+viz, CLI) is pure or talks to Neo4j through it; a test fails if ``neo4j`` is imported
+anywhere else.
+"""
+
+from engine.graphdb.driver import (
+    GraphConnectionError,
+    GraphQueryError,
+    connect,
+    open_driver,
+    translate,
+    wait_until_ready,
+)
+from engine.graphdb.runner import Runner, spans
+
+__all__ = [
+    "GraphConnectionError",
+    "GraphQueryError",
+    "Runner",
+    "connect",
+    "open_driver",
+    "spans",
+    "translate",
+    "wait_until_ready",
+]

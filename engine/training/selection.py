@@ -1,0 +1,145 @@
+"""Model selection on a validation split carved from train (pure: no Neo4j, no files).
+
+Iterative models early-stop on the validation split (the epoch they keep is refitted
+later); closed-form models are fitted once per point of a small grid (:data:`GRIDS`),
+and the point with the best validation NDCG@10 (lowest RMSE for rating models) wins.
+Test data is never seen here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from itertools import product
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from engine.data.interactions import Interactions
+from engine.data.selection import Export
+from engine.data.splits import Split, per_user_random, temporal_per_user_fraction, temporal_per_user_last_n
+from engine.evaluate.metrics import evaluate_ranking, rating_metrics
+from engine.models import FitHistory, Recommender, make_model, model_class
+
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
+
+log = logging.getLogger(__name__)
+
+#: Small validation grids for closed-form models (cheap enough to tune on every train).
+GRIDS: dict[str, dict[str, list[Any]]] = {
+    "ease": {"reg": [100.0, 250.0, 500.0, 1000.0]},
+    "graph_filter": {"reg": [400.0, 800.0, 1600.0]},
+}
+
+Carve = Literal["random", "temporal-last-n", "temporal-fraction"]
+
+
+def carve_validation(train: Interactions, how: Carve, *, ratio: float, seed: int,
+                     last_n: int = 1) -> Split:
+    """The validation carve of ``train`` by the same rule as the test split.
+
+    ``random``: per-user random ``ratio`` (seed ``seed + 1``); ``temporal-last-n``: each
+    user's ``last_n`` latest ratings; ``temporal-fraction``: each user's latest ``ratio``.
+    """
+    if how == "random":
+        return per_user_random(train, test_ratio=ratio, seed=seed + 1)
+    if how == "temporal-last-n":
+        return temporal_per_user_last_n(train, n=last_n)
+    if how == "temporal-fraction":
+        return temporal_per_user_fraction(train, fraction=ratio)
+    raise ValueError(f"unknown validation carve {how!r}")
+
+
+def training_graph(export: Export, train: Interactions) -> HeteroData:
+    """The PyG ``HeteroData`` training graph of ``train`` (features fitted on train only)."""
+    from engine.data.features import node_features
+    from engine.data.hetero import to_hetero_data
+
+    return to_hetero_data(export.idmap, train, export.movies,
+                          node_features(train, export.movies, export.users))
+
+
+def fit_model(model: Recommender, export: Export, train: Interactions,
+              valid: Interactions | None = None) -> FitHistory:
+    """``model.fit`` with the training graph when the model reads one."""
+    graph = training_graph(export, train) if model.needs_graph else None
+    return model.fit(train, valid, graph)
+
+
+def validation_score(model: Recommender, train: Interactions, valid: Interactions,
+                     k: int = 10) -> dict[str, float]:
+    """Ranking metrics on ``valid`` (and rating metrics for rating models)."""
+    report = evaluate_ranking(model.score, train, valid, ks=(k,), with_auc=False)
+    summary = dict(report.summary)
+    if model.task == "rating" and len(valid):
+        pred = model.predict(valid.user, valid.item)
+        summary.update({f"rating_{m}": v for m, v in rating_metrics(valid.rating, pred).items()})
+    return summary
+
+
+@dataclass
+class Selected:
+    """A model configuration chosen on validation."""
+
+    name: str
+    params: dict[str, Any]
+    history: FitHistory
+    valid: dict[str, float]
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+    def refit_params(self) -> dict[str, Any]:
+        """Params for the refit on train+valid: the epoch count early stopping chose."""
+        params = dict(self.params)
+        if self.history.iterative and self.history.best_epoch:
+            params["epochs"] = int(self.history.best_epoch)
+        return params
+
+    @property
+    def metric(self) -> str:
+        return "rating_rmse" if model_class(self.name).task == "rating" else _ndcg(self.valid)
+
+
+def _ndcg(summary: dict[str, float]) -> str:
+    return next((k for k in summary if k.startswith("ndcg@")), "ndcg@10")
+
+
+def _better(task: str, value: float, best: float) -> bool:
+    """Whether ``value`` beats ``best`` (a NaN or infinite value never does)."""
+    if not np.isfinite(value):
+        return False
+    return value < best if task == "rating" else value > best
+
+
+def select_on_validation(export: Export, train: Interactions, name: str,
+                         params: dict[str, Any] | None, *, valid_ratio: float, seed: int,
+                         tune: bool, k: int = 10, carve: Carve = "random",
+                         last_n: int = 1) -> Selected:
+    """Fit on a validation carve of ``train``; grid-search closed-form models if ``tune``."""
+    split = carve_validation(train, carve, ratio=valid_ratio, seed=seed, last_n=last_n)
+    task = model_class(name).task
+    base = dict(params or {})
+    grid = GRIDS.get(name, {}) if tune else {}
+    keys = [k_ for k_ in grid if k_ not in base]
+    combos = [dict(zip(keys, vals, strict=True)) for vals in product(*(grid[k_] for k_ in keys))] or [{}]
+    key = "rating_rmse" if task == "rating" else f"ndcg@{k}"
+    trials: list[dict[str, Any]] = []
+    best: Selected | None = None
+    best_value = np.inf if task == "rating" else -np.inf
+    graph = None
+    for combo in combos:
+        trial_params = {**base, **combo}
+        model = make_model(name, trial_params)
+        if model.needs_graph and graph is None:
+            graph = training_graph(export, split.train)
+        history = model.fit(split.train, split.test, graph)
+        summary = validation_score(model, split.train, split.test, k)
+        value = summary.get(key, float("nan"))
+        trials.append({"params": trial_params, key: value})
+        log.info("validation %s %s: %s=%.4f", name, trial_params, key, value)
+        if best is None or _better(task, value, best_value):
+            best = Selected(name, trial_params, history, summary)
+            best_value = value if np.isfinite(value) else best_value
+    assert best is not None
+    best.trials = trials
+    return best
