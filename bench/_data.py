@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data import IdMap, Interactions
+from engine.data.selection import Export, Selection
 
 _DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "movielens" / "ml-100k.zip"
 ML100K_ZIP = Path(os.environ.get("REELGRAPH_ML100K_ZIP", str(_DEFAULT)))
@@ -58,3 +59,25 @@ def load_ml100k_fold(
     base = _to_interactions(_read_member(zip_path, f"{fold}.base"), idmap, f"{fold}.base")
     test = _to_interactions(_read_member(zip_path, f"{fold}.test"), idmap, f"{fold}.test")
     return idmap, base, test
+
+
+def export_of(release: str) -> Export:
+    """The whole release as an :class:`~engine.data.selection.Export` (what ``engine train``
+    would export after ``engine load``): ``"ml-100k"`` from ../shared, ``"ml-latest-small"``
+    bundled. Read straight from the files, no database."""
+    from loader import bundled_dataset, read_movielens
+
+    data = read_movielens(ML100K_ZIP if release == "ml-100k" else bundled_dataset())
+    r = data.ratings
+    idmap = IdMap.from_raw(r["userId"].to_numpy(), r["movieId"].to_numpy())
+    inter = Interactions(
+        user=idmap.user_index(r["userId"].to_numpy()), item=idmap.movie_index(r["movieId"].to_numpy()),
+        rating=r["rating"].to_numpy(np.float32), timestamp=r["timestamp"].to_numpy(np.int64),
+        num_users=idmap.num_users, num_items=idmap.num_movies, meta={"source": release},
+    )
+    movies = data.movies.set_index("movieId").reindex(idmap.movies).reset_index()
+    movies = movies[["movieId", "title", "year", "genres"]]
+    movies["genres"] = [g if isinstance(g, list) else [] for g in movies["genres"]]
+    users = data.users.set_index("userId").reindex(idmap.users).reset_index()
+    users = users[["userId", "gender", "age", "occupation"]]
+    return Export(idmap, inter, movies, users, Selection())

@@ -13,7 +13,7 @@ Graph model (Neo4j)::
     (:User)-[:TAGGED {tag, timestamp}]->(:Movie)
     (:Movie)-[:IN_GENRE]->(:Genre)
     (:Dataset {name, source, md5, loadedAt, counts, synthetic})
-    (:User)-[:RECOMMENDED {score, rank, runId, predictedRating?}]->(:Movie)
+    (:User)-[:RECOMMENDED {score, rank, runId, predictedRating?, becauseOf?}]->(:Movie)
     (:Movie)-[:SIMILAR {score, runId}]->(:Movie)
     (:ModelRun {runId, model, params, metrics, dataset, trainedAt, gitSha, current})
 
@@ -70,6 +70,7 @@ class Prop:
     RANK: Final = "rank"
     RUN_ID: Final = "runId"
     PREDICTED_RATING: Final = "predictedRating"
+    BECAUSE_OF: Final = "becauseOf"
     EMBEDDING: Final = "embedding"
     EMBEDDING_B: Final = "embeddingB"
     SOURCE: Final = "source"

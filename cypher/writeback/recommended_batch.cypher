@@ -9,8 +9,10 @@
 //   $movies   LIST<LIST<INTEGER>>           internal ids of each user's top-K movies, best first
 //   $scores   LIST<LIST<FLOAT>>             their scores, same shape as $movies
 //   $ratings  LIST<LIST<FLOAT>> or null     predicted ratings, same shape (null: not a rating model)
+//   $reasons  LIST<LIST<INTEGER>> or null   movieId of the recent rating that leads to each movie
+//                                            (stored as becauseOf; null: the model gives none)
 // Example:
-//   :param {runId: 'example-run', users: [0], movies: [[1, 2]], scores: [[0.9, 0.8]], ratings: null}
+//   :param {runId: 'example-run', users: [0], movies: [[1, 2]], scores: [[0.9, 0.8]], ratings: null, reasons: null}
 UNWIND range(0, size($users) - 1) AS i
 MATCH (u) WHERE id(u) = $users[i]
 WITH u, i, $movies[i] AS candidates
@@ -25,5 +27,6 @@ WITH u, i, [j IN range(0, size(candidates) - 1) WHERE NOT candidates[j] IN rated
 UNWIND range(0, size(kept) - 1) AS pos
 MATCH (m) WHERE id(m) = $movies[i][kept[pos]]
 MERGE (u)-[r:RECOMMENDED {runId: $runId}]->(m)
-SET r.score = $scores[i][kept[pos]], r.rank = pos + 1, r.predictedRating = $ratings[i][kept[pos]]
+SET r.score = $scores[i][kept[pos]], r.rank = pos + 1, r.predictedRating = $ratings[i][kept[pos]],
+    r.becauseOf = $reasons[i][kept[pos]]
 RETURN count(r) AS written

@@ -98,9 +98,10 @@ def models() -> None:
 @selection_options
 @click.option("--valid-ratio", default=0.1, show_default=True, type=click.FloatRange(0.01, 0.5),
               help="Share of each user's ratings held out for early stopping / tuning.")
-@click.option("--valid-split", type=click.Choice(["random", "temporal-fraction"]), default="random",
-              show_default=True, help="How the validation ratings are chosen: at random per user, "
-                                      "or each user's latest --valid-ratio.")
+@click.option("--valid-split", type=click.Choice(["temporal-fraction", "random"]),
+              default="temporal-fraction", show_default=True,
+              help="How the validation ratings are chosen: each user's latest --valid-ratio (the "
+                   "question production answers: what will they rate next?), or at random per user.")
 @click.option("--tune/--no-tune", default=True, show_default=True,
               help="Grid-search closed-form models' params on the validation split.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
@@ -120,9 +121,11 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
           writeback: bool, keep_runs: int, progress: bool, **selection_kw: Any) -> None:
     """Train a recommender on a Cypher-selected subgraph, save a run and write it back.
 
-    A validation split (per user) drives early stopping and tuning; the chosen
-    configuration is then refitted on ALL selected ratings, so what is written back
-    reflects users' newest ratings. Held-out test metrics are `engine evaluate`'s job.
+    A validation split of each user's latest ratings drives early stopping and tuning
+    (--valid-split random for a random one); the chosen configuration is then refitted on
+    ALL selected ratings, so what is written back reflects users' newest ratings. The
+    default model is the temporal graph filter (see `engine models`). Held-out test
+    metrics are `engine evaluate`'s job.
 
     \b
     Examples:

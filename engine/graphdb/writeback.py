@@ -93,7 +93,12 @@ def _rec_params(out: RunOutput, ids: NodeIds, lo: int, hi: int) -> dict[str, Any
     movies = ids.movies(out.idmap.movies, strict=False)[out.rec_items[lo:hi]]
     scores = out.rec_scores[lo:hi]
     ratings = out.rec_ratings[lo:hi] if out.rec_ratings is not None else None
-    p: dict[str, Any] = {"users": [], "movies": [], "scores": [], "ratings": None if ratings is None else []}
+    reasons = None
+    if out.rec_reasons is not None:  # movie index -> raw movieId (None: no recent reason)
+        idx = out.rec_reasons[lo:hi]
+        reasons = np.where(idx >= 0, out.idmap.movies[np.maximum(idx, 0)], MISSING)
+    p: dict[str, Any] = {"users": [], "movies": [], "scores": [], "ratings": None if ratings is None else [],
+                         "reasons": None if reasons is None else []}
     for j, uid in enumerate(users.tolist()):
         ok = np.isfinite(scores[j]) & (movies[j] != MISSING)
         if uid == MISSING:
@@ -103,6 +108,8 @@ def _rec_params(out: RunOutput, ids: NodeIds, lo: int, hi: int) -> dict[str, Any
         p["scores"].append(scores[j][ok].astype(np.float64).tolist())
         if ratings is not None:
             p["ratings"].append(ratings[j][ok].astype(np.float64).tolist())
+        if reasons is not None:
+            p["reasons"].append([None if r == MISSING else r for r in reasons[j][ok].tolist()])
     return p
 
 

@@ -78,7 +78,8 @@ class TrainResult:
 
 
 def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str, Any] | None = None,
-          selection: Selection | None = None, valid_ratio: float = 0.1, carve: Carve = "random",
+          selection: Selection | None = None, valid_ratio: float = 0.1,
+          carve: Carve = "temporal-fraction",
           last_n: int = 1, seed: int = 0, tune: bool = True, device: Device = "auto",
           top_k: int = 20, runs_dir: Path = Path("runs"), writeback: bool = True,
           keep_runs: int = 3, progress: bool = True, report: Report = log.info) -> TrainResult:

@@ -25,6 +25,7 @@ from engine.models.lightgcn import LightGCNCSR
 from engine.models.popularity import PopularityRecommender
 from engine.models.pyg_lightgcn import PyGLightGCN
 from engine.models.rating import BiasedMF
+from engine.models.temporal import TemporalGraphFilter
 
 __all__ = [
     "BPRMF",
@@ -43,6 +44,7 @@ __all__ = [
     "PyGLightGCN",
     "Recommender",
     "Task",
+    "TemporalGraphFilter",
     "TrainSettings",
     "load_model",
     "make_model",
@@ -51,13 +53,15 @@ __all__ = [
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
     for cls in (
-        PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF, ItemAutoRec,
-        HeteroSAGERecommender, HeteroGATRecommender, HeteroSAGERatingModel, BiasedMF,
+        PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF,
+        TemporalGraphFilter, ItemAutoRec, HeteroSAGERecommender, HeteroGATRecommender,
+        HeteroSAGERatingModel, BiasedMF,
     )
 }
 
-#: Name of the default model: temporal graph-filter CF (best validated quality on P1).
-DEFAULT_MODEL = GraphFilterCF.name
+#: Name of the default model: the temporal graph filter (best validated quality on the
+#: temporal protocols T1/T2 and on P1; bench/quality.py).
+DEFAULT_MODEL = TemporalGraphFilter.name
 
 
 def model_class(name: str) -> type[Recommender]:

@@ -19,30 +19,22 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack
 
 from engine.data.interactions import Interactions
 from engine.models.base import Recommender
 from engine.models.history import FitHistory
+from engine.models.linalg import spd_inverse
 from engine.models.params import check_float
 
 __all__ = ["EASE", "ease_weights"]
 
 
 def ease_weights(gram: np.ndarray, reg: float) -> np.ndarray:
-    """EASE item-item weights ``B`` ([I, I] float64) from a dense PSD Gram matrix.
+    """EASE item-item weights ``B`` ([I, I] float32) from a dense PSD Gram matrix.
 
     ``P = (G + λI)^{-1}`` via a Cholesky factorisation (the matrix is SPD for λ > 0).
     """
-    g = np.array(gram, dtype=np.float64, copy=True)
-    g[np.diag_indices_from(g)] += reg
-    c, info = lapack.dpotrf(g, lower=0, clean=1, overwrite_a=1)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"G + λI is not positive definite (dpotrf info={info})")
-    p, info = lapack.dpotri(c, lower=0, overwrite_c=1)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"dpotri failed (info={info})")
-    p = np.triu(p) + np.triu(p, 1).T
+    p = spd_inverse(gram, reg)
     b = -p / np.diag(p)[None, :]
     b[np.diag_indices_from(b)] = 0.0
     return b

@@ -70,7 +70,7 @@ __all__ = ["GraphFilterCF", "top_singular_vectors"]
 log = logging.getLogger(__name__)
 
 _DENSE_SVD_MAX = 16_000_000  # Gram entries up to which a dense eigh is used (4000²)
-MAX_ITEMS = 20_000  # dense [I, I] float64 filters: 20k items = 3.2 GB per matrix
+MAX_ITEMS = 20_000  # dense [I, I] float32 filters: 20k items = 1.6 GB per matrix
 
 
 def top_singular_vectors(m: sp.csr_matrix, k: int, seed: int = 0) -> np.ndarray:
@@ -142,7 +142,8 @@ class GraphFilterCF(Recommender):
     # ------------------------------------------------------------------ components
     def _rational(self, train: Interactions, x: sp.csr_matrix) -> np.ndarray:
         fp = csr_fingerprint(x)
-        gram = DEFAULT_CACHE.cached((fp, "gram"), lambda: np.asarray((x.T @ x).todense()))
+        gram = DEFAULT_CACHE.cached(
+            (fp, "gram"), lambda: np.asarray((x.T @ x).todense(), dtype=np.float32))
         if self.time_weight > 0:
             tfp = fingerprint(train.user, train.item, train.timestamp)
             temporal = DEFAULT_CACHE.cached(
@@ -193,9 +194,9 @@ class GraphFilterCF(Recommender):
             with np.errstate(divide="ignore"):
                 d_neg = np.where(deg > 0, deg ** (-self.degree_exp), 0.0)
             d_pos = deg**self.degree_exp
-            m = (d_neg[:, None] * v) @ (v.T * d_pos[None, :])
+            m = ((d_neg[:, None] * v) @ (v.T * d_pos[None, :])).astype(np.float32)
             s_m = float(np.std(sample @ m)) or 1.0
-            h = h + (self.lowpass_weight / s_m) * m
+            h = h + np.float32(self.lowpass_weight / s_m) * m
             self.basis = v.astype(np.float32)
         else:
             self.basis = np.zeros((x.shape[1], 0), dtype=np.float32)

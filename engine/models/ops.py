@@ -79,7 +79,7 @@ def degree_normalised(seen: sp.csr_matrix, user_exp: float, item_exp: float) -> 
 def temporal_cooccurrence(
     user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, num_items: int, tau: float
 ) -> np.ndarray:
-    """Time-decayed item-item co-occurrence graph, dense ``[I, I]`` float64.
+    """Time-decayed item-item co-occurrence graph, dense ``[I, I]`` float32.
 
     ``W_ij = Σ_u exp(-|t_ui - t_uj| / tau)`` over users who interacted with both ``i`` and
     ``j`` (a re-rated pair counts once, at its first timestamp); ``W_ii`` = degree of ``i``.
@@ -97,7 +97,7 @@ def temporal_cooccurrence(
     by_user = np.argsort(u, kind="stable")
     u, i, t = u[by_user], i[by_user], t[by_user]
     bounds = np.r_[0, np.flatnonzero(np.diff(u)) + 1, len(u)]
-    w = np.zeros((num_items, num_items), dtype=np.float64)
+    w = np.zeros((num_items, num_items), dtype=np.float32)
     inv_tau = 1.0 / tau if np.isfinite(tau) else 0.0
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         it, tt = i[a:b], t[a:b]

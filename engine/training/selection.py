@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "ease": {"reg": [100.0, 250.0, 500.0, 1000.0]},
     "graph_filter": {"reg": [400.0, 800.0, 1600.0]},
+    "temporal_filter": {"reg": [400.0, 800.0, 1600.0], "recency": [2.0, 3.0, 5.0, float("inf")],
+                        "seq_reg": [1000.0], "seq_horizon": [1, 10],
+                        "seq_weight": [0.0, 0.25, 0.5, 0.75, 1.0]},
 }
 
 Carve = Literal["random", "temporal-last-n", "temporal-fraction"]
@@ -105,9 +108,11 @@ def _ndcg(summary: dict[str, float]) -> str:
 
 
 def _better(task: str, value: float, best: float) -> bool:
-    """Whether ``value`` beats ``best`` (a NaN or infinite value never does)."""
+    """Whether ``value`` beats ``best`` (a NaN or infinite value never does; it loses to any)."""
     if not np.isfinite(value):
         return False
+    if not np.isfinite(best):
+        return True
     return value < best if task == "rating" else value > best
 
 
@@ -123,6 +128,9 @@ def select_on_validation(export: Export, train: Interactions, name: str,
     keys = [k_ for k_ in grid if k_ not in base]
     combos = [dict(zip(keys, vals, strict=True)) for vals in product(*(grid[k_] for k_ in keys))] or [{}]
     key = "rating_rmse" if task == "rating" else f"ndcg@{k}"
+    cls = model_class(name)
+    if tune and grid and hasattr(cls, "tune"):  # a model that fits its grid faster itself
+        return _select_tuned(cls, base, grid, split, key, k)
     trials: list[dict[str, Any]] = []
     best: Selected | None = None
     best_value = np.inf if task == "rating" else -np.inf
@@ -143,3 +151,21 @@ def select_on_validation(export: Export, train: Interactions, name: str,
     assert best is not None
     best.trials = trials
     return best
+
+
+def _select_tuned(cls: type[Recommender], base: dict[str, Any], grid: dict[str, list[Any]],
+                  split: Split, key: str, k: int) -> Selected:
+    """Selection through the model's own ``tune`` (every grid point measured on ``split.test``)."""
+
+    def measure(score_fn: Any) -> dict[str, float]:
+        return dict(evaluate_ranking(score_fn, split.train, split.test, ks=(k,), with_auc=False).summary)
+
+    results = cls.tune(base, grid, split.train, split.test, measure)  # type: ignore[attr-defined]
+    trials = [{"params": r["params"], key: r["summary"].get(key, float("nan"))} for r in results]
+    best = results[0]
+    for r in results[1:]:
+        if _better(cls.task, r["summary"].get(key, float("nan")), best["summary"].get(key, float("nan"))):
+            best = r
+    for t in trials:
+        log.info("validation %s %s: %s=%.4f", cls.name, t["params"], key, t[key])
+    return Selected(cls.name, dict(best["params"]), FitHistory(), dict(best["summary"]), trials)

@@ -75,6 +75,7 @@ def _read(directory: Path) -> RunOutput:
         metrics=meta["metrics"], dataset=meta["dataset"], git_sha=meta.get("git_sha"),
         idmap=idmap, user_emb=arrays.get("user_emb"), item_emb=arrays.get("item_emb"),
         rec_items=arrays["rec_items"], rec_scores=arrays["rec_scores"],
-        rec_ratings=arrays.get("rec_ratings"), similar_items=arrays.get("similar_items"),
+        rec_ratings=arrays.get("rec_ratings"), rec_reasons=arrays.get("rec_reasons"),
+        similar_items=arrays.get("similar_items"),
         similar_scores=arrays.get("similar_scores"), trained_at=meta.get("trained_at"),
     )

@@ -35,6 +35,8 @@ class RunOutput:
     rec_items: np.ndarray  # int64 [num_users, K] movie indices, seen excluded, best first
     rec_scores: np.ndarray  # float32 [num_users, K]
     rec_ratings: np.ndarray | None = None  # float32 [num_users, K] predicted ratings
+    #: int64 [num_users, K]: movie index of "because you recently rated ..." (-1: none)
+    rec_reasons: np.ndarray | None = None
     similar_items: np.ndarray | None = None  # int64 [num_movies, Ks]
     similar_scores: np.ndarray | None = None  # float32 [num_movies, Ks]
     trained_at: str | None = None  # ISO-8601; None: the time of the first write-back
@@ -62,6 +64,10 @@ class RunOutput:
         self.rec_scores = _as(self.rec_scores, np.float32, "rec_scores", (n_users, k))
         if self.rec_ratings is not None:
             self.rec_ratings = _as(self.rec_ratings, np.float32, "rec_ratings", (n_users, k))
+        if self.rec_reasons is not None:
+            self.rec_reasons = _as(self.rec_reasons, np.int64, "rec_reasons", (n_users, k))
+            if self.rec_reasons.size and (self.rec_reasons.min() < -1 or self.rec_reasons.max() >= n_movies):
+                raise ValueError(f"rec_reasons holds indices outside -1..{n_movies - 1}")
         _check_indices(self.rec_items, n_movies, "rec_items")
         if (self.user_emb is None) != (self.item_emb is None):
             raise ValueError("user_emb and item_emb must both be given or both be None")
@@ -97,7 +103,7 @@ class RunOutput:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The array fields that are set, by name (as stored in ``arrays.npz``)."""
-        names = ("idmap_users", "idmap_movies", "rec_items", "rec_scores", "rec_ratings",
+        names = ("idmap_users", "idmap_movies", "rec_items", "rec_scores", "rec_ratings", "rec_reasons",
                  "user_emb", "item_emb", "similar_items", "similar_scores")
         out: dict[str, np.ndarray] = {}
         for name in names:
