@@ -20,7 +20,7 @@ MATCH (u)-[r:RECOMMENDED]->(m:Movie)
 WHERE r.runId = run.runId
 WITH run, segment, size(users) AS segmentUsers, m, count(r) AS recommendedTo, avg(r.score) AS avgScore, avg(r.rank) AS avgRank
 ORDER BY segment, recommendedTo DESC, avgScore DESC, m.movieId
-WITH run, segment, segmentUsers, collect({m: m, recommendedTo: recommendedTo, avgScore: avgScore, avgRank: avgRank})[..$k] AS top
+WITH run, segment, segmentUsers, collect({m: m, recommendedTo: recommendedTo, avgScore: avgScore, avgRank: avgRank})[..toInteger($k)] AS top
 UNWIND range(0, size(top) - 1) AS i
 WITH run, segment, segmentUsers, top[i] AS row, i + 1 AS rank
 RETURN segment,

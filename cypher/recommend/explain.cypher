@@ -6,8 +6,8 @@
 //   $movieId  INTEGER  the movie
 // Example:
 //   :param {userId: 1, movieId: 1196}
-MATCH (u:User {userId: $userId})
-MATCH (m:Movie {movieId: $movieId})
+MATCH (u:User {userId: toInteger($userId)})
+MATCH (m:Movie {movieId: toInteger($movieId)})
 OPTIONAL MATCH (run:ModelRun)
 WHERE run.switchedAt IS NOT NULL
 WITH u, m, run
@@ -93,12 +93,12 @@ RETURN u.userId AS userId,
        CASE WHEN rec IS NOT NULL THEN 'model' WHEN rated IS NOT NULL THEN 'already rated' ELSE 'not recommended' END AS source,
        run.runId AS runId,
        run.model AS model,
-       rec.score AS score,
+       round(rec.score, 4) AS score,
        rec.rank AS rank,
-       rec.predictedRating AS predictedRating,
+       round(properties(rec).predictedRating, 4) AS predictedRating,
        rated.rating AS yourRating,
        round(vectorSimilarity, 3) AS vectorSimilarity,
-       embeddingDot,
+       round(embeddingDot, 4) AS embeddingDot,
        nearestFavourites,
        coRatedFavourites,
        similarUsersWhoLovedIt,

@@ -1,4 +1,4 @@
-// Purpose: top-$k recommendations for a user from the current model run, with score, source and a one-line explanation.
+// Purpose: top-$k recommendations for a user from the current model run, with score (4 decimals), source and a one-line explanation.
 //   Rows come from the first paths that apply, in this order, until there are $k (column source):
 //   'model' (the run's RECOMMENDED edges), 'model:vector' (next best by the run's embeddings, for runs whose
 //   scores are embedding dot products), 'cold-start:genre-popularity' (popular unrated movies in the user's
@@ -13,7 +13,7 @@
 //   $minScore  FLOAT          keep model rows scoring at least this (null = no bound)
 // Example:
 //   :param {userId: 1, k: 10, genres: null, yearMin: null, yearMax: null, minScore: null}
-MATCH (u:User {userId: $userId})
+MATCH (u:User {userId: toInteger($userId)})
 OPTIONAL MATCH (run:ModelRun)
 WHERE run.switchedAt IS NOT NULL
 WITH u, run
@@ -49,13 +49,13 @@ CALL (u, run) {
     AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(g:Genre) WHERE g.name IN $genres })
   WITH m, r
   ORDER BY r.rank
-  LIMIT $k
-  RETURN collect({movie: m, score: r.score, rank: r.rank, predictedRating: r.predictedRating, source: 'model'}) AS modelRecs
+  LIMIT toInteger($k)
+  RETURN collect({movie: m, score: r.score, rank: r.rank, predictedRating: properties(r).predictedRating, source: 'model'}) AS modelRecs
 }
 // 2. Next best by the run's embeddings, beyond its stored top-K.
 CALL (u, run, modelRecs) {
   WITH u, run, modelRecs, u[run.embeddingProperty] AS uv
-  WHERE size(modelRecs) < $k AND run.dotScores AND uv IS NOT NULL
+  WHERE size(modelRecs) < toInteger($k) AND run.dotScores AND uv IS NOT NULL
   CALL db.index.vector.queryNodes(run.movieIndex, 200, uv) YIELD node AS m
   WHERE NOT m IN [x IN modelRecs | x.movie]
     AND NOT EXISTS { (u)-[:RATED]->(m) }
@@ -67,13 +67,13 @@ CALL (u, run, modelRecs) {
   WHERE $minScore IS NULL OR score >= $minScore
   WITH m, score
   ORDER BY score DESC
-  LIMIT $k
+  LIMIT toInteger($k)
   RETURN collect({movie: m, score: score, rank: null, predictedRating: null, source: 'model:vector'}) AS vectorRecs
 }
 WITH u, run, favourites, topGenres, modelRecs + vectorRecs AS found
 // 3. Cold start: popular unrated movies in the user's top genres.
 CALL (u, topGenres, found) {
-  UNWIND CASE WHEN size(found) < $k THEN topGenres ELSE [] END AS genre
+  UNWIND CASE WHEN size(found) < toInteger($k) THEN topGenres ELSE [] END AS genre
   MATCH (m:Movie)-[:IN_GENRE]->(g:Genre {name: genre})
   WHERE NOT m IN [x IN found | x.movie]
     AND NOT EXISTS { (u)-[:RATED]->(m) }
@@ -83,13 +83,13 @@ CALL (u, topGenres, found) {
   WITH DISTINCT m
   WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
   ORDER BY ratings DESC, m.movieId
-  LIMIT $k
+  LIMIT toInteger($k)
   RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, source: 'cold-start:genre-popularity'}) AS genreRecs
 }
 WITH u, run, favourites, topGenres, found + genreRecs AS found
 // 4. Cold start: popular overall.
 CALL (u, found) {
-  UNWIND CASE WHEN size(found) < $k THEN [true] ELSE [] END AS needed
+  UNWIND CASE WHEN size(found) < toInteger($k) THEN [true] ELSE [] END AS needed
   MATCH (m:Movie)
   WHERE NOT m IN [x IN found | x.movie]
     AND NOT EXISTS { (u)-[:RATED]->(m) }
@@ -98,10 +98,10 @@ CALL (u, found) {
     AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(f:Genre) WHERE f.name IN $genres })
   WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
   ORDER BY ratings DESC, m.movieId
-  LIMIT $k
+  LIMIT toInteger($k)
   RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, source: 'cold-start:popularity'}) AS popularRecs
 }
-WITH run, favourites, topGenres, (found + popularRecs)[..$k] AS recs
+WITH run, favourites, topGenres, (found + popularRecs)[..toInteger($k)] AS recs
 UNWIND range(0, size(recs) - 1) AS i
 WITH run, favourites, topGenres, recs[i] AS rec, i + 1 AS position
 WITH run, favourites, topGenres, rec, position, rec.movie AS m
@@ -134,8 +134,8 @@ RETURN position AS rank,
        m.title AS title,
        m.year AS year,
        genres,
-       rec.score AS score,
-       rec.predictedRating AS predictedRating,
+       round(rec.score, 4) AS score,
+       round(rec.predictedRating, 4) AS predictedRating,
        rec.source AS source,
        CASE WHEN rec.source STARTS WITH 'model' THEN run.runId END AS runId,
        because.title AS because,

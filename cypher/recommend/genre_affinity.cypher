@@ -4,7 +4,7 @@
 //   $userId  INTEGER  the user
 // Example:
 //   :param userId => 1
-MATCH (u:User {userId: $userId})
+MATCH (u:User {userId: toInteger($userId)})
 OPTIONAL MATCH (run:ModelRun)
 WHERE run.switchedAt IS NOT NULL
 WITH u, run

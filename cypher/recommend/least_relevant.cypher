@@ -6,7 +6,7 @@
 //   $k       INTEGER  how many rows
 // Example:
 //   :param {userId: 1, k: 10}
-MATCH (u:User {userId: $userId})
+MATCH (u:User {userId: toInteger($userId)})
 OPTIONAL MATCH (run:ModelRun)
 WHERE run.switchedAt IS NOT NULL
 WITH u, run
@@ -16,7 +16,7 @@ WITH u, run, u[run.embeddingProperty] AS uv
 CALL (u, run, uv) {
   WITH u, run, uv
   WHERE uv IS NOT NULL
-  CALL db.index.vector.queryNodes(run.movieIndex, 10 * $k + 50, [x IN uv | -x]) YIELD node AS m
+  CALL db.index.vector.queryNodes(run.movieIndex, 10 * toInteger($k) + 50, [x IN uv | -x]) YIELD node AS m
   WHERE NOT EXISTS { (u)-[:RATED]->(m) }
   WITH m, uv, m[run.embeddingProperty] AS mv
   RETURN m, reduce(s = 0.0, i IN range(0, size(uv) - 1) | s + uv[i] * mv[i]) AS affinity, 0 AS popularity,
@@ -39,7 +39,7 @@ CALL (u, run, uv) {
 }
 WITH m, affinity, popularity, source
 ORDER BY affinity, popularity DESC, m.movieId
-LIMIT $k
+LIMIT toInteger($k)
 WITH collect({m: m, affinity: affinity, source: source}) AS rows
 UNWIND range(0, size(rows) - 1) AS i
 WITH rows[i] AS row, i + 1 AS rank

@@ -9,8 +9,8 @@ WHERE run.switchedAt IS NOT NULL
 WITH run
 ORDER BY run.current DESC, run.switchedAt DESC
 LIMIT 1
-OPTIONAL MATCH (u:User {userId: $userId})
-OPTIONAL MATCH (m:Movie {movieId: $movieId})
+OPTIONAL MATCH (u:User {userId: toInteger($userId)})
+OPTIONAL MATCH (m:Movie {movieId: toInteger($movieId)})
 RETURN u IS NOT NULL AS userExists,
        m IS NOT NULL AS movieExists,
        m.title AS title,

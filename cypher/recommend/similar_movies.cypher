@@ -5,7 +5,7 @@
 //   $k        INTEGER  how many rows
 // Example:
 //   :param {movieId: 1, k: 10}
-MATCH (m:Movie {movieId: $movieId})
+MATCH (m:Movie {movieId: toInteger($movieId)})
 OPTIONAL MATCH (run:ModelRun)
 WHERE run.switchedAt IS NOT NULL
 WITH m, run
@@ -15,7 +15,7 @@ WITH m, run, m[run.embeddingProperty] AS mv
 CALL (m, run, mv) {
   WITH m, run, mv
   WHERE mv IS NOT NULL
-  CALL db.index.vector.queryNodes(run.movieIndex, $k + 1, mv) YIELD node, score
+  CALL db.index.vector.queryNodes(run.movieIndex, toInteger($k) + 1, mv) YIELD node, score
   WHERE node <> m
   RETURN node AS other, score, 'vector' AS source
   UNION
@@ -35,12 +35,12 @@ CALL (m, run, mv) {
   WHERE r2.rating >= 4.0 AND other <> m
   WITH other, count(fan) AS fans
   ORDER BY fans DESC
-  LIMIT $k
+  LIMIT toInteger($k)
   RETURN other, toFloat(fans) AS score, 'co-rating' AS source
 }
 WITH m, other, score, source
 ORDER BY score DESC, other.movieId
-LIMIT $k
+LIMIT toInteger($k)
 WITH m, collect({other: other, score: score, source: source}) AS rows, [(m)-[:IN_GENRE]->(g:Genre) | g.name] AS mGenres
 UNWIND range(0, size(rows) - 1) AS i
 WITH rows[i] AS row, i + 1 AS rank, mGenres

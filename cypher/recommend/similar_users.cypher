@@ -5,7 +5,7 @@
 //   $k       INTEGER  how many rows
 // Example:
 //   :param {userId: 1, k: 10}
-MATCH (u:User {userId: $userId})
+MATCH (u:User {userId: toInteger($userId)})
 OPTIONAL MATCH (run:ModelRun)
 WHERE run.switchedAt IS NOT NULL
 WITH u, run
@@ -15,7 +15,7 @@ WITH u, run, u[run.embeddingProperty] AS uv
 CALL (u, run, uv) {
   WITH u, run, uv
   WHERE uv IS NOT NULL
-  CALL db.index.vector.queryNodes(run.userIndex, $k + 1, uv) YIELD node, score
+  CALL db.index.vector.queryNodes(run.userIndex, toInteger($k) + 1, uv) YIELD node, score
   WHERE node <> u
   RETURN node AS other, score, 'vector' AS source
   UNION
@@ -30,12 +30,12 @@ CALL (u, run, uv) {
   WHERE r2.rating >= 4.0 AND other <> u
   WITH other, count(fav) AS shared
   ORDER BY shared DESC
-  LIMIT $k
+  LIMIT toInteger($k)
   RETURN other, toFloat(shared) AS score, 'co-rating' AS source
 }
 WITH u, other, score, source
 ORDER BY score DESC, other.userId
-LIMIT $k
+LIMIT toInteger($k)
 WITH u, collect({other: other, score: score, source: source}) AS rows
 UNWIND range(0, size(rows) - 1) AS i
 WITH u, rows[i] AS row, i + 1 AS rank

@@ -9,7 +9,7 @@
 //   $perMovie        INTEGER        at most this many favourites per recommended movie
 // Example:
 //   :param {userId: 1, movieIds: [1, 2, 3], similarUserIds: [2, 3], minRating: 4.0, perMovie: 3}
-MATCH (u:User {userId: $userId})
+MATCH (u:User {userId: toInteger($userId)})
 OPTIONAL MATCH (run:ModelRun)
 WHERE run.switchedAt IS NOT NULL
 WITH u, run
@@ -24,7 +24,7 @@ CALL (u) {
   RETURN collect({movie: f, rating: r.rating}) AS favourites
 }
 UNWIND $movieIds AS movieId
-MATCH (m:Movie {movieId: movieId})
+MATCH (m:Movie {movieId: toInteger(movieId)})
 CALL (run, m, favourites) {
   UNWIND favourites AS fav
   WITH run, m, fav, fav.movie AS f
@@ -41,7 +41,7 @@ CALL (run, m, favourites) {
   WHERE similarity IS NOT NULL OR size(sharedGenres) > 0
   WITH fav, f, similarity, sharedGenres
   ORDER BY coalesce(similarity, -2.0) DESC, size(sharedGenres) DESC, f.movieId
-  LIMIT $perMovie
+  LIMIT toInteger($perMovie)
   RETURN collect({movieId: f.movieId, title: f.title, rating: fav.rating, similarity: similarity,
                   sharedGenres: sharedGenres}) AS because
 }

@@ -14,7 +14,7 @@ WHERE run IS NOT NULL
   AND m[run.embeddingProperty] IS NOT NULL
 WITH run, m, COUNT { (m)<-[:RATED]-() } AS ratings
 ORDER BY ratings DESC, m.movieId
-LIMIT $limit
+LIMIT toInteger($limit)
 RETURN m.movieId AS movieId,
        m.title AS title,
        m.year AS year,

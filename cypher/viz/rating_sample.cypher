@@ -11,4 +11,4 @@ RETURN u.userId AS userId,
        m.movieId AS movieId,
        r.rating AS rating
 ORDER BY userId, movieId
-LIMIT $limit
+LIMIT toInteger($limit)

@@ -22,8 +22,9 @@ from engine.cli.common import AppContext
 @click.option("-k", type=click.IntRange(1, 100), default=10, show_default=True, help="Recommendations drawn.")
 @click.option("--segments", default="20:200", show_default=True,
               help="Activity thresholds LOW:POWER: very-low < LOW <= normal < POWER <= power.")
-@click.option("--projection", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True,
-              help="2-D projection of the embedding map.")
+@click.option("--projection", type=click.Choice(["auto", "pca", "tsne"]), default="auto", show_default=True,
+              help="2-D projection of the embedding map; auto: PCA when the clusters separate in it, "
+                   "else t-SNE (index.html says which and why).")
 @click.option("--clusters", type=click.IntRange(1, 30), default=8, show_default=True, help="KMeans clusters.")
 @click.pass_obj
 def viz(app: AppContext, out_dir: Path, user_id: int, run_dir: Path | None, genres: tuple[str, ...],

@@ -23,9 +23,13 @@ def plot_activity(counts: Sequence[int] | np.ndarray, means: Sequence[float] | n
     bins = np.logspace(0, np.log10(max(c.max(), 2.0)), 40)
     axes[0].hist(c, bins=bins, color="tab:blue", edgecolor="white")
     axes[0].set_xscale("log")
-    for x, lab in ((thresholds.low, "very-low <"), (thresholds.power, "power ≥")):
-        axes[0].axvline(x, color="tab:red", ls="--")
-        axes[0].text(x, axes[0].get_ylim()[1] * 0.9, f" {lab}{x}", color="tab:red", fontsize=8)
+    # The thresholds are named in a legend, not written over the bars.
+    axes[0].axvline(thresholds.low, color="tab:orange", ls="--", lw=1.5,
+                    label=f"very-low < {thresholds.low} ≤ normal")
+    axes[0].axvline(thresholds.power, color="tab:green", ls="--", lw=1.5,
+                    label=f"normal < {thresholds.power} ≤ power")
+    axes[0].legend(fontsize=8, loc="upper right", framealpha=0.95)
+    axes[0].set_ylim(0, axes[0].get_ylim()[1] * 1.25)  # headroom for the legend
     axes[0].set(title="ratings per user", xlabel="ratings (log)", ylabel="users")
     present = [g for g in SEGMENTS if (s == g).any()]
     axes[1].boxplot([c[s == g] for g in present], tick_labels=present)
@@ -36,6 +40,7 @@ def plot_activity(counts: Sequence[int] | np.ndarray, means: Sequence[float] | n
     sizes = [int((s == g).sum()) for g in SEGMENTS]
     bars = axes[3].bar(SEGMENTS, sizes, color=["tab:orange", "tab:blue", "tab:green"])
     axes[3].bar_label(bars)
+    axes[3].set_ylim(0, max(max(sizes), 1) * 1.12)  # room for the count above the tallest bar
     axes[3].set(title="users per segment", ylabel="users")
     fig.tight_layout()
     save(fig, path)

@@ -4,14 +4,21 @@ Nodes (``kind``): the ``user``, their recommended movies (``rec``), movies they 
 explain a recommendation (``favourite``), ``genre`` nodes, and ``similar`` users. Edges
 (``rel``): RECOMMENDED {score, rank}, RATED {rating}, SIMILAR {similarity} (favourite -> rec),
 IN_GENRE, SIMILAR_USER {score}. Pure: rows in, files out.
+
+Both pictures use one layered layout, read left to right: the user | the recommendations, by
+rank | the reasons (favourites, then similar users, each group ordered to follow the
+recommendations it explains). Every node is a box with its text inside, so titles never
+overlap; the edges drawn are the ones between neighbouring columns, each style in the legend.
+A recommendation's box also lists the genres it shares with the user's favourites (its
+IN_GENRE edges), and the user's own links to the reasons (RATED a favourite, SIMILAR_USER)
+are in the reason boxes' text and hover: neither is drawn as a line across the picture.
 """
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +26,32 @@ import networkx as nx
 
 from engine.viz._mpl import pyplot, save
 
-COLOURS = {
-    "user": "#d62728", "rec": "#1f77b4", "favourite": "#2ca02c", "genre": "#ff7f0e", "similar": "#9467bd",
+COLOURS = {"user": "#d62728", "rec": "#1f77b4", "favourite": "#2ca02c", "similar": "#9467bd"}
+GENRE_COLOUR = "#ff7f0e"
+KIND_TEXT = {
+    "user": "the user", "rec": "recommended movie: #rank, title, model score, genres shared with favourites",
+    "favourite": "favourite: a movie the user rated >= 4 (★ their rating)",
+    "similar": "similar user: among the user's nearest by the run's vectors (similarity)",
 }
-SHAPES = {"user": "star", "rec": "dot", "favourite": "dot", "genre": "diamond", "similar": "triangle"}
-_REMOTE_TAG = re.compile(
-    r"<link[^>]*href=\"https?://[^\"]*\"[^>]*/?>|<script[^>]*src=\"https?://[^\"]*\"[^>]*>\s*</script>",
-    re.IGNORECASE | re.DOTALL,
-)
+REASON_KINDS = ("favourite", "similar")  # genre nodes are written into the recommendation boxes
+
+
+@dataclass(frozen=True)
+class EdgeStyle:
+    """How one kind of drawn edge looks, in the PNG and in the HTML, and its legend text."""
+
+    colour: str
+    dash: tuple[float, ...]   # on/off lengths in points; () = solid
+    width: float
+    text: str
+
+
+EDGE_STYLES = {
+    "RECOMMENDED": EdgeStyle("#1f77b4", (), 2.0, "RECOMMENDED: user → recommendation"),
+    "SIMILAR": EdgeStyle("#444444", (1.5, 2.0), 1.5,
+                         "SIMILAR: favourite → recommendation (close in the run's vectors, or same genres)"),
+    "RATED": EdgeStyle("#9467bd", (6.0, 3.0), 1.3, "RATED ≥ 4: similar user → recommendation"),
+}
 
 
 def _short(text: str, n: int = 30) -> str:
@@ -42,8 +67,8 @@ def build_graph(user_id: int, recs: Sequence[dict[str, Any]], paths: Sequence[di
     for r in recs:
         node = f"m:{r['movieId']}"
         score = r.get("score")
-        g.add_node(node, kind="rec", label=_short(r["title"]), full=r["title"],
-                   hover=f"{r['title']} | recommended #{r.get('rank')} | score {score:.4g} | "
+        g.add_node(node, kind="rec", label=_short(r["title"]), full=r["title"], rank=r.get("rank"),
+                   score=score, hover=f"{r['title']} | recommended #{r.get('rank')} | score {score:.4g} | "
                          f"{r.get('source', '')} | {', '.join(r.get('genres') or [])}"
                    if score is not None else r["title"])
         g.add_edge(me, node, rel="RECOMMENDED", score=score, rank=r.get("rank"),
@@ -58,7 +83,7 @@ def build_graph(user_id: int, recs: Sequence[dict[str, Any]], paths: Sequence[di
             fav = f"m:{b['movieId']}"
             if fav not in g:
                 g.add_node(fav, kind="favourite", label=_short(b["title"]), full=b["title"],
-                           hover=f"{b['title']} | rated {b['rating']} by user {user_id}")
+                           rating=b["rating"], hover=f"{b['title']} | rated {b['rating']} by user {user_id}")
                 g.add_edge(me, fav, rel="RATED", rating=b["rating"], hover=f"RATED {b['rating']}")
             sim = b.get("similarity")
             g.add_edge(fav, node, rel="SIMILAR", similarity=sim,
@@ -75,7 +100,7 @@ def build_graph(user_id: int, recs: Sequence[dict[str, Any]], paths: Sequence[di
             other = f"su:{fan['userId']}"
             if other not in g:
                 sc = similar_scores.get(fan["userId"])
-                g.add_node(other, kind="similar", label=f"User {fan['userId']}",
+                g.add_node(other, kind="similar", label=f"User {fan['userId']}", score=sc,
                            hover=f"User {fan['userId']} | similar to user {user_id}"
                                  + (f" (score {sc:.3f})" if sc is not None else ""))
                 g.add_edge(me, other, rel="SIMILAR_USER", score=sc, hover="SIMILAR_USER")
@@ -83,68 +108,142 @@ def build_graph(user_id: int, recs: Sequence[dict[str, Any]], paths: Sequence[di
     return g
 
 
-def layout(g: nx.DiGraph, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """Positions: the user in the centre, recommendations around, explanations outside."""
-    shells = [[n for n, d in g.nodes(data=True) if d["kind"] == k] for k in ("user", "rec")]
-    outer = [n for n, d in g.nodes(data=True) if d["kind"] not in ("user", "rec")]
-    fixed = nx.shell_layout(g.subgraph(shells[0] + shells[1] + outer), [s for s in (*shells, outer) if s])
-    pos = nx.spring_layout(g.to_undirected(), pos=fixed, fixed=shells[0] + shells[1] if outer else None,
-                           seed=seed, k=0.6, iterations=60) if outer else fixed
-    return {n: (float(x), float(y)) for n, (x, y) in pos.items()}
+def shared_genres(g: nx.DiGraph, n: str) -> list[str]:
+    """The genres a recommendation shares with the user's favourites (its IN_GENRE edges)."""
+    return sorted(str(g.nodes[m]["label"]) for m in g.successors(n) if g.nodes[m]["kind"] == "genre")
+
+
+def box_text(g: nx.DiGraph, n: str, width: int = 44) -> str:
+    """What a node's box says: ``#1  Title (1994)  4.52``, ``★5  Title``, ``User 7  sim 0.93``."""
+    d = g.nodes[n]
+    if d["kind"] == "rec":
+        score = f"  {d['score']:.3g}" if d.get("score") is not None else ""
+        return f"#{d.get('rank') or '?'}  {_short(d.get('full', d['label']), width - len(score) - 5)}{score}"
+    if d["kind"] == "favourite":
+        return f"★{d['rating']:g}  {_short(d.get('full', d['label']), width - 6)}"
+    if d["kind"] == "similar" and d.get("score") is not None:
+        return f"{d['label']}  sim {d['score']:.2f}"
+    return str(d["label"])
+
+
+def drawn_edges(g: nx.DiGraph) -> list[tuple[str, str, str]]:
+    """``(a, b, style)`` of the edges between neighbouring columns, the ones the pictures draw."""
+    out = []
+    for a, b, d in g.edges(data=True):
+        ka, kb = g.nodes[a]["kind"], g.nodes[b]["kind"]
+        if d["rel"] == "RECOMMENDED" or (d["rel"] == "SIMILAR" and "rec" in (ka, kb)):
+            out.append((a, b, d["rel"]))
+        elif d["rel"] == "RATED" and ka == "similar" and kb == "rec":
+            out.append((a, b, "RATED"))
+    return out
+
+
+def layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
+    """Layered positions ``(column, row)``: user 0 | recommendations 1 (by rank) | reasons 2.
+
+    Rows grow downwards and both busy columns span the same height; each reason group is
+    ordered by the mean row of the recommendations it explains (fewer crossings).
+    """
+    recs = sorted((n for n, d in g.nodes(data=True) if d["kind"] == "rec"),
+                  key=lambda n: (g.nodes[n].get("rank") or 10**9, n))
+    rec_row = {n: i for i, n in enumerate(recs)}
+    reasons: list[str] = []
+    for kind in REASON_KINDS:
+        group = [n for n, d in g.nodes(data=True) if d["kind"] == kind]
+
+        def centre(n: str) -> float:
+            rows = [rec_row[m] for m in (*g.successors(n), *g.predecessors(n)) if m in rec_row]
+            return sum(rows) / len(rows) if rows else float(len(recs))
+
+        reasons += sorted(group, key=lambda n: (centre(n), str(g.nodes[n]["label"])))
+    height = max(len(recs), len(reasons), 1) - 1
+
+    def spread(nodes: Sequence[str], x: float) -> dict[str, tuple[float, float]]:
+        if len(nodes) == 1:
+            return {nodes[0]: (x, height / 2)}
+        step = height / (len(nodes) - 1) if len(nodes) > 1 else 0.0
+        return {n: (x, i * step) for i, n in enumerate(nodes)}
+
+    pos = {n: (0.0, height / 2) for n, d in g.nodes(data=True) if d["kind"] == "user"}
+    pos.update(spread(recs, 1.0))
+    pos.update(spread(reasons, 2.0))
+    return pos
+
+
+# Column geometry of the PNG in data units: (left edge, width) of the boxes of each column.
+_COLUMNS = {0.0: (0.0, 0.40), 1.0: (0.60, 1.30), 2.0: (2.45, 0.85)}
 
 
 def draw_png(g: nx.DiGraph, path: Path, *, title: str = "") -> Path:
-    """The subgraph as a static picture (networkx + matplotlib)."""
+    """The subgraph as a static picture: boxes in three columns, styled edges, a legend below."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+
     plt = pyplot()
     pos = layout(g)
-    fig, ax = plt.subplots(figsize=(14, 11))
-    edge_style = {"RECOMMENDED": ("#1f77b4", "solid", 2.2), "RATED": ("#2ca02c", "dashed", 1.0),
-                  "SIMILAR": ("#555555", "dotted", 1.4), "IN_GENRE": ("#ff7f0e", "solid", 0.8),
-                  "SIMILAR_USER": ("#9467bd", "dashed", 1.0)}
-    for rel, (colour, style, width) in edge_style.items():
-        edges = [(a, b) for a, b, d in g.edges(data=True) if d["rel"] == rel]
-        nx.draw_networkx_edges(g, pos, edgelist=edges, edge_color=colour, style=style, width=width,
-                               arrows=True, arrowsize=10, ax=ax, alpha=0.8)
-    for kind, colour in COLOURS.items():
-        nodes = [n for n, d in g.nodes(data=True) if d["kind"] == kind]
-        shape = {"user": "*", "genre": "D", "similar": "^"}.get(kind, "o")
-        nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_color=colour, node_shape=shape,
-                               node_size=900 if kind == "user" else 320, ax=ax, label=kind)
-    nx.draw_networkx_labels(g, pos, {n: d["label"] for n, d in g.nodes(data=True)}, font_size=7, ax=ax)
-    scores = {(a, b): f"{d['score']:.2f}" for a, b, d in g.edges(data=True)
-              if d["rel"] == "RECOMMENDED" and d.get("score") is not None}
-    nx.draw_networkx_edge_labels(g, pos, scores, font_size=6, ax=ax)
-    ax.legend(scatterpoints=1, fontsize=8, loc="lower left")
-    ax.set_title(title or "recommendation subgraph")
+    rows = max(y for _, y in pos.values()) + 1
+    fig, ax = plt.subplots(figsize=(16, max(6.0, 0.42 * rows + 2.6)), layout="constrained")
+    half = 0.36
+
+    def anchor(n: str, side: str) -> tuple[float, float]:
+        x, y = pos[n]
+        left, width = _COLUMNS[x]
+        return (left + width if side == "right" else left), y
+
+    for a, b, rel in drawn_edges(g):
+        style = EDGE_STYLES[rel]
+        west, east = (a, b) if pos[a][0] < pos[b][0] else (b, a)
+        start, end = anchor(west, "right"), anchor(east, "left")
+        tail, tip = (start, end) if west == a else (end, start)
+        ax.add_patch(FancyArrowPatch(tail, tip, arrowstyle="-|>", mutation_scale=9, color=style.colour,
+                                     lw=style.width, linestyle=(0, style.dash) if style.dash else "solid",
+                                     shrinkA=1, shrinkB=1, alpha=0.85, zorder=1))
+    for n, (x, y) in pos.items():
+        kind = g.nodes[n]["kind"]
+        left, width = _COLUMNS[x]
+        ax.add_patch(FancyBboxPatch((left, y - half), width, 2 * half,
+                                    boxstyle="round,pad=0,rounding_size=0.08", fc=_tint(COLOURS[kind]),
+                                    ec=COLOURS[kind], lw=1.4, zorder=2))
+        ax.text(left + 0.03, y, box_text(g, n, 26 if x == 0.0 else 52 if x == 1.0 else 40), ha="left",
+                va="center", zorder=3, fontsize=9 if kind in ("user", "rec") else 8.5,
+                weight="bold" if kind == "user" else "normal")
+        if kind == "rec" and shared_genres(g, n):
+            ax.text(left + width - 0.03, y, " · ".join(shared_genres(g, n)), ha="right", va="center",
+                    fontsize=8, color=GENRE_COLOUR, weight="bold", zorder=3)
+    ax.set_xlim(-0.05, 3.35)
+    ax.set_ylim(rows - 0.5, -1.3)
     ax.set_axis_off()
-    fig.tight_layout()
+    for x, head in ((0.0, "user"), (1.0, "recommendations: rank, title, score, shared genres"),
+                    (2.0, "why: favourites, similar users")):
+        left, width = _COLUMNS[x]
+        ax.text(left + width / 2, -0.75, head, ha="center", va="bottom", fontsize=10, color="0.3")
+    handles: list[Any] = [Line2D([], [], color=s.colour, lw=s.width + 0.4, label=s.text,
+                                 linestyle=(0, s.dash) if s.dash else "solid") for s in EDGE_STYLES.values()]
+    handles += [Patch(fc=_tint(COLOURS[k]), ec=COLOURS[k], label=KIND_TEXT[k]) for k in COLOURS]
+    handles.append(Patch(fc=_tint(GENRE_COLOUR), ec=GENRE_COLOUR,
+                         label="orange text in a box: genres it shares with the favourites (IN_GENRE)"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8.5, frameon=False)
+    ax.set_title(title or "recommendation subgraph", fontsize=12)
     save(fig, path)
     return path
 
 
-def write_html(g: nx.DiGraph, path: Path, *, title: str = "", scale: float = 420.0) -> Path:
-    """Interactive graph (pyvis / vis-network, JavaScript inlined: works offline). Hover shows scores."""
-    from pyvis.network import Network
+def _tint(hex_colour: str, amount: float = 0.82) -> str:
+    """A light version of ``#rrggbb`` (mixed with white) for box backgrounds."""
+    r, g_, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    mix = [round(c + (255 - c) * amount) for c in (r, g_, b)]
+    return "#" + "".join(f"{c:02x}" for c in mix)
 
-    net = Network(height="780px", width="100%", directed=True, cdn_resources="in_line", bgcolor="#ffffff")
-    for n, (x, y) in layout(g).items():
-        d = g.nodes[n]
-        net.add_node(n, label=d["label"], title=d.get("hover", d["label"]), color=COLOURS[d["kind"]],
-                     shape=SHAPES[d["kind"]], size=28 if d["kind"] == "user" else 16,
-                     x=x * scale, y=-y * scale, kind=d["kind"])
-    for a, b, d in g.edges(data=True):
-        label = f"{d['score']:.2f}" if d["rel"] == "RECOMMENDED" and d.get("score") is not None else ""
-        net.add_edge(a, b, title=d.get("hover", d["rel"]), label=label,
-                     color=COLOURS.get(g.nodes[a]["kind"], "#888888"),
-                     dashes=d["rel"] != "RECOMMENDED", width=2.5 if d["rel"] == "RECOMMENDED" else 1)
-    net.toggle_physics(False)
-    page = _REMOTE_TAG.sub("", net.generate_html())
-    legend = " ".join(f'<span style="color:{c}">&#9679; {k}</span>' for k, c in COLOURS.items())
-    caption = (f'<div style="font-family:sans-serif;margin:6px"><b>{html.escape(title)}</b> '
-               f"&nbsp; {legend} &nbsp; (drag to pan, wheel to zoom, hover for scores)</div>")
-    page = page.replace("<body>", "<body>\n" + caption, 1)
-    path.write_text(page, encoding="utf-8")
-    return path
+
+def caption(g: nx.DiGraph, user_id: int, run_text: str) -> str:
+    """One human sentence on what the subgraph shows."""
+    kinds = graph_summary(g)["nodes"]
+    return (f"User {user_id}'s top {kinds.get('rec', 0)} recommendations from {run_text}, read left to "
+            f"right: the user, the recommendations by rank with the model's score, then why: "
+            f"{kinds.get('favourite', 0)} of the user's favourites close to them, {kinds.get('similar', 0)} "
+            f"similar users who rated them 4 or more, and (in orange, in the boxes) the "
+            f"{kinds.get('genre', 0)} genres they share with the favourites. Every edge style is in the "
+            "legend.")
 
 
 def graph_summary(g: nx.DiGraph) -> dict[str, Any]:
@@ -156,3 +255,4 @@ def graph_summary(g: nx.DiGraph) -> dict[str, Any]:
     for _, _, d in g.edges(data=True):
         rels[d["rel"]] = rels.get(d["rel"], 0) + 1
     return json.loads(json.dumps({"nodes": kinds, "edges": rels}))
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.graphdb import Runner
 from loader import bundled_dataset
 from tests.integration._cli import engine
+from tests.integration.test_cypher_examples import apply_param
 
 
 def test_demo_runs_the_whole_pipeline(neo4j_server, clean_graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -25,7 +26,8 @@ def test_demo_runs_the_whole_pipeline(neo4j_server, clean_graph, tmp_path) -> No
 
 
 def test_browser_guide_queries_run_in_order(neo4j_server, clean_graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Every ```cypher block of browser/guide.md runs (":param" blocks set the params)."""
+    """Every ```cypher block of browser/guide.md runs (":param" blocks set the params, as Browser does:
+    a map replaces them all and its numbers are floats; other Browser commands are skipped here)."""
     import re
     from pathlib import Path
 
@@ -44,9 +46,10 @@ def test_browser_guide_queries_run_in_order(neo4j_server, clean_graph, tmp_path)
     for block in blocks:
         text = block.strip()
         if text.startswith(":param"):
-            rec, _, _ = clean_graph.execute_query(f"RETURN {text[len(':param'):].strip()} AS p")
-            params.update(rec[0]["p"])
+            params = apply_param(clean_graph, params, text)
             continue
+        if text.startswith(":"):
+            continue  # :config and the like: Browser settings, no Cypher
         rec, _, _ = clean_graph.execute_query(text, params)
         rows_seen += len(rec)
     assert rows_seen > 0

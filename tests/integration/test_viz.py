@@ -121,3 +121,42 @@ def test_subgraph_html_renders_in_headless_chromium(report) -> None:  # type: ig
     not_white = float((img.min(axis=2) < 0.9).mean())
     assert colours > 100, f"only {colours} distinct colours: the graph did not render"
     assert not_white > 0.01, f"{not_white:.2%} of the page is not white: the graph did not render"
+
+
+def test_subgraph_html_boxes_show_their_own_tooltip(report) -> None:  # type: ignore[no-untyped-def]
+    """At the default zoom, hovering a box shows the box's tooltip (not an edge's); a real <title>."""
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration._browser import CHROMIUM_ARGS
+
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no chromium on PATH (.ci/run should apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    page_file = report["out"] / "subgraph.html"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=browser, args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(page_file.resolve().as_uri())
+            page.wait_for_function("() => typeof network !== 'undefined' && nodes.length > 0")
+            assert page.title().startswith("User 1: top 10 recommendations")
+            boxes = page.evaluate("() => nodes.get().filter(n => n.kind !== 'port').map(n => n.id)")
+            missed = []
+            for node in boxes:
+                x, y = page.evaluate(
+                    "id => { const d = network.canvasToDOM(network.getPositions([id])[id]);"
+                    " const r = document.getElementById('mynetwork').getBoundingClientRect();"
+                    " return [d.x + r.left, d.y + r.top]; }", node)
+                page.mouse.move(x - 40, y)
+                page.wait_for_timeout(300)
+                tip = page.evaluate("() => { const t = document.querySelector('div.vis-tooltip');"
+                                    " return t && t.style.visibility !== 'hidden' ? t.innerText : ''; }")
+                expected = page.evaluate("id => nodes.get(id).title", node)
+                if tip.strip() != str(expected).strip():
+                    missed.append((node, tip[:60]))
+        finally:
+            chromium.close()
+    assert len(boxes) >= 11 and not missed, missed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -12,7 +13,8 @@ pytest.importorskip("sklearn")
 pytest.importorskip("pyvis")
 
 from engine.evaluate.segments import SEGMENTS, segment_users  # noqa: E402
-from engine.viz import activity, embedding, subgraph, training  # noqa: E402
+from engine.viz import activity, embedding, subgraph, subgraph_html, training  # noqa: E402
+from engine.viz.index import Section, filters_text, metric_rows, write_index  # noqa: E402
 
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
 
@@ -49,23 +51,62 @@ def test_main_genres() -> None:
         "Horror", "Drama", "(none)", "Comedy"]
 
 
-@pytest.mark.parametrize("method", ["pca", "tsne"])
+@pytest.mark.parametrize("method", ["pca", "tsne", "auto"])
 def test_embedding_map_and_clusters(toy: dict, tmp_path: Path, method: str) -> None:
-    movie_xy, user_xy = embedding.project(toy["vectors"], toy["users"], method)  # type: ignore[arg-type]
-    assert movie_xy.shape == (240, 2) and user_xy is not None and user_xy.shape == (60, 2)
     labels = embedding.cluster(toy["vectors"], 6)
-    table = embedding.cluster_genre_table(labels, toy["genres"])
-    names = embedding.cluster_names(table, labels)
+    proj = embedding.choose_projection(toy["vectors"], toy["users"], labels, method)  # type: ignore[arg-type]
+    assert proj.movies.shape == (240, 2) and proj.users is not None and proj.users.shape == (60, 2)
+    assert proj.method in ("pca", "tsne") and proj.method in proj.silhouettes and proj.reason
+    lift = embedding.genre_lift(labels, toy["genres"])
+    names = lift.names()
     assert len(names) == 6 and all(":" in v for v in names.values())
-    # well-separated toy clusters: each cluster is dominated by one genre
-    assert all(c.most_common(1)[0][1] >= 0.6 * sum(1 for lab in labels if lab == k) for k, c in table.items())
+    # well-separated toy clusters: each is named first by the genre most of its movies carry
+    for i, c in enumerate(lift.clusters):
+        assert lift.naming()[c][0] == lift.genres[int(np.argmax(lift.share[i]))]
     segs = segment_users(toy["counts"])
-    embedding.plot_embedding_map(movie_xy, embedding.main_genres(toy["genres"]), labels, names,
-                                 tmp_path / "map.png", user_xy=user_xy, user_segment=segs,
-                                 titles=toy["titles"], method=method)
+    embedding.plot_embedding_map(proj, embedding.main_genres(toy["genres"]), labels, names,
+                                 tmp_path / "map.png", user_segment=segs, titles=toy["titles"])
     assert_png(tmp_path / "map.png")
-    embedding.plot_cluster_genres(table, names, tmp_path / "clusters.png")
+    embedding.plot_cluster_genres(lift, names, tmp_path / "clusters.png")
     assert_png(tmp_path / "clusters.png")
+
+
+def test_auto_projection_keeps_pca_only_when_the_clusters_separate_in_it() -> None:
+    rng = np.random.default_rng(3)
+    line = np.repeat(np.array([[1.0, 0, 0, 0], [1.0, 1.0, 0, 0], [1.0, 2.0, 0, 0]]), 60, axis=0)
+    line += rng.normal(scale=0.05, size=line.shape)
+    labels = embedding.cluster(line, 3)
+    assert embedding.choose_projection(line, None, labels, "auto").method == "pca"
+    # 12 orthogonal clusters: no 2-D linear view keeps them apart, t-SNE does
+    corners = np.repeat(np.eye(12), 20, axis=0) + rng.normal(scale=0.15, size=(240, 12))
+    labels = embedding.cluster(corners, 12)
+    chosen = embedding.choose_projection(corners, None, labels, "auto")
+    assert chosen.method == "tsne", chosen.reason
+    assert chosen.silhouettes["tsne"] > chosen.silhouettes["pca"] and "PCA" in chosen.reason
+
+
+def test_a_rare_genre_cannot_name_a_cluster() -> None:
+    # cluster 0: 48 dramas, 2 of them also Film-Noir (4% of the cluster, lift 25 over a 50-movie catalogue)
+    genres = [["Drama"]] * 46 + [["Drama", "Film-Noir"]] * 2 + [["Drama", "Crime"]] * 2 + [["Comedy"]] * 50
+    labels = np.array([0] * 50 + [1] * 50)
+    lift = embedding.genre_lift(labels, genres)
+    assert lift.naming()[0][0] == "Drama" and "Film-Noir" not in lift.naming()[0]
+    assert lift.names() == {0: "0: Drama", 1: "1: Comedy"}
+    assert lift.lift[0, lift.genres.index("Film-Noir")] == pytest.approx(2.0)
+
+
+def test_labels_do_not_overlap() -> None:
+    from engine.viz._mpl import pyplot
+    from engine.viz.labels import boxes_overlap, place_labels
+
+    fig, ax = pyplot().subplots(figsize=(5, 4))
+    xy = np.random.default_rng(0).normal(scale=0.05, size=(40, 2))
+    ax.scatter(xy[:, 0], xy[:, 1])
+    ax.set(xlim=(-1, 1), ylim=(-1, 1))
+    fig.canvas.draw()
+    placed = place_labels(ax, xy, [f"A long movie title {i} (1999)" for i in range(40)])
+    assert 3 <= len(placed) < 40  # a crowd: some are left out rather than piled up
+    assert not boxes_overlap(placed)
 
 
 def test_activity_and_genre_heatmap(toy: dict, tmp_path: Path) -> None:
@@ -105,10 +146,34 @@ def test_subgraph_png_and_offline_html(tmp_path: Path) -> None:
     summary = subgraph.graph_summary(g)
     assert summary["nodes"] == {"user": 1, "rec": 6, "favourite": 3, "genre": 1, "similar": 1}
     assert summary["edges"]["RECOMMENDED"] == 6 and summary["edges"]["SIMILAR"] == 6
+    pos = subgraph.layout(g)
+    assert {pos[n][0] for n, d in g.nodes(data=True) if d["kind"] == "user"} == {0.0}
+    recs = sorted((n for n, d in g.nodes(data=True) if d["kind"] == "rec"), key=lambda n: pos[n][1])
+    assert [g.nodes[n]["rank"] for n in recs] == [1, 2, 3, 4, 5, 6] and {pos[n][0] for n in recs} == {1.0}
+    for column in (1.0, 2.0):  # boxes in one column never overlap: rows at least one apart
+        ys = sorted(y for x, y in pos.values() if x == column)
+        assert all(b - a >= 0.999 for a, b in zip(ys, ys[1:], strict=False))
+    assert {rel for _, _, rel in subgraph.drawn_edges(g)} <= set(subgraph.EDGE_STYLES)
     subgraph.draw_png(g, tmp_path / "sub.png", title="toy")
     assert_png(tmp_path / "sub.png")
-    subgraph.write_html(g, tmp_path / "sub.html", title="toy")
+    subgraph_html.write_html(g, tmp_path / "sub.html", title="toy graph")
     page = (tmp_path / "sub.html").read_text()
     assert "User 1" in page and "Recommended Film 3 (2001)" in page and "score 0.75" in page
     assert "new vis.Network" in page and len(page) > 300_000  # vis-network inlined
     assert not re.search(r"(src|href)=\"https?://", page), "the page must not load anything from a CDN"
+    assert "<title>toy graph</title>" in page and page.count("<h1>") == 1
+    assert not re.search(r"<h1>\s*</h1>", page)
+    for style in subgraph.EDGE_STYLES.values():  # a legend entry for every edge style
+        assert html.escape(style.text) in page
+
+
+def test_index_has_a_title_and_human_captions(tmp_path: Path) -> None:
+    rows = metric_rows({"valid": {"ndcg@10": 0.30941, "n_users": 610.0}, "trials": [{"x": 1}]})
+    assert rows == [("NDCG@10", "0.3094"), ("users evaluated", "610")]
+    assert filters_text(1, 10, None, (None, None), None) == (
+        "user 1's top 10, all genres, any year, no minimum score")
+    write_index(tmp_path / "index.html", title="ReelGraph: user 1", intro="Drawn for user 1.",
+                sections=[Section("Evaluation", note="Validation:", table=rows, skipped="ranks only")])
+    page = (tmp_path / "index.html").read_text()
+    assert "<title>ReelGraph: user 1</title>" in page and "<h1>ReelGraph: user 1</h1>" in page
+    assert "<th>NDCG@10</th><td>0.3094</td>" in page and "{" not in page.split("</style>")[1]
