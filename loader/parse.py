@@ -173,7 +173,7 @@ class _Run:
 
     def ratings(self, movies: pd.DataFrame, users: pd.DataFrame | None) -> pd.DataFrame:
         """Ratings checked against the scale, the movies and (if known) the users."""
-        spec = fmt.ratings_spec(self.layout)
+        spec = fmt.ratings_spec(self.layout, self.release.half_stars)
         movie_src = fmt.movies_spec(self.layout).member
         movie_ids = movies["movieId"].to_numpy()
         user_ids = None if users is None else users["userId"].to_numpy()

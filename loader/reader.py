@@ -45,6 +45,7 @@ _NUMERIC_BYTES: Final = b"0123456789.+-:,|\t\r\n "
 _INT_RE: Final = re.compile(r"\s*[+-]?\d+(?:\.0*)?\s*")
 _FLOAT_RE: Final = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 _INT64_MAX: Final = 2**63 - 1
+BOM: Final = b"\xef\xbb\xbf"
 _BAD: Final = object()
 
 
@@ -79,10 +80,14 @@ def read_table(
     seen = 0
     with open_member() as raw_fh:
         fh: IO[bytes] = raw_fh
+        if skip_bom(fh):
+            log.info("%s: dropped the UTF-8 byte order mark", spec.member)
         encoding: str = spec.encoding
         if encoding == "auto":
             data = fh.read()
             encoding = "utf-8" if _is_utf8(data) else "latin-1"
+            log.info("%s: decoded as %s (%s)", spec.member, encoding,
+                     "valid UTF-8" if encoding == "utf-8" else "not valid UTF-8")
             fh = io.BytesIO(data)
         first = 1
         if spec.header:
@@ -113,6 +118,21 @@ def read_table(
         rejects.extend(Reject(spec.member, ln, texts.get(ln, ""), p, e) for ln, p, e in pending)
     rejects.sort(key=lambda r: r.line)
     return Table(frame, rejects, seen)
+
+
+def skip_bom(fh: IO[bytes]) -> bool:
+    """Consume a UTF-8 byte order mark at the start of ``fh``; whether there was one."""
+    peek = getattr(fh, "peek", None)
+    if peek is not None:
+        head = peek(len(BOM))[: len(BOM)]
+    else:
+        pos = fh.tell()
+        head = fh.read(len(BOM))
+        fh.seek(pos)
+    if head != BOM:
+        return False
+    fh.read(len(BOM))
+    return True
 
 
 def iter_blocks(fh: IO[bytes], size: int | None, first_line: int) -> Iterator[tuple[int, bytes]]:
@@ -146,6 +166,7 @@ def line_texts(open_member: Opener, encoding: str, wanted: set[int], block_bytes
     todo = sorted(wanted)
     out: dict[int, str] = {}
     with open_member() as fh:
+        skip_bom(fh)
         for start, block in iter_blocks(fh, block_bytes, 1):
             end = start + _count_lines(block)
             lo, hi = bisect.bisect_left(todo, start), bisect.bisect_left(todo, end)
