@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import time
+import zipfile
+import zlib
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -121,8 +123,14 @@ class _Run:
         """Parse one member (``None`` if absent); apply the error mode to its rejects."""
         if spec.member not in self.src.files:
             return None
-        table = read_table(partial(self.src.open, spec.member), spec, checks=checks,
-                           unique=unique, dup_problem=dup_problem)
+        try:
+            table = read_table(partial(self.src.open, spec.member), spec, checks=checks,
+                               unique=unique, dup_problem=dup_problem)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged archive member
+            raise LoadError(Reject(
+                spec.member, 0, "", f"corrupt zip member ({exc})",
+                f"an intact copy of {self.src.label}: download or copy it again",
+            )) from exc
         if table.seen == 0 and spec.member in self.release.required:
             raise LoadError(Reject(spec.member, 0, "", "empty required file",
                                    f"at least one line of {spec.expected_fields}"))

@@ -95,3 +95,21 @@ def test_rating_not_a_number_suggests_only_the_release_scale(release: str, membe
     message = str(info.value)
     assert ("3.5" in message) == half, message
     assert ("whole number of stars 1 to 5" in message) == (not half), message
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_zip_member_with_a_bad_crc_is_one_load_error(method: int, tmp_path: Path) -> None:
+    archive = tmp_path / "ml-latest-small.zip"
+    ratings = (FIXTURES / "ml-latest-small" / "ratings.csv").read_bytes()
+    with zipfile.ZipFile(archive, "w", method) as zf:
+        for path in sorted((FIXTURES / "ml-latest-small").iterdir()):
+            zf.writestr(f"ml-latest-small/{path.name}", path.read_bytes())
+    raw = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("ml-latest-small/ratings.csv")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    pos = start + min(info.compress_size, len(ratings)) // 2
+    raw[pos] ^= 0x55  # damage the member's data, not the directory
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(LoadError, match=r"ratings.csv:0: corrupt zip member .*download or copy it again"):
+        read_movielens(archive)
