@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from engine.cli.common import AppContext
+from engine.cli.common import FINITE, AppContext
 
 FORMATS = ("table", "json", "csv")
 #: Ids are Neo4j integers (64-bit); larger values are refused by click, not by the driver.
@@ -42,7 +42,7 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
 @click.option("--genre", "genres", multiple=True,
               help="Keep movies in this genre (repeat for any of several).")
 @click.option("--year", "years", metavar="FROM:TO", help="Keep movies from these years, e.g. 1990:1999.")
-@click.option("--min-score", type=float, help="Keep model rows scoring at least this.")
+@click.option("--min-score", type=FINITE, help="Keep model rows scoring at least this.")
 @click.option("--explain", "with_explanation", is_flag=True,
               help="Add the explanation column (why each movie).")
 @click.option("--least", is_flag=True,
@@ -80,6 +80,9 @@ def recommend(app: AppContext, user_id: int, k: int, genres: tuple[str, ...], ye
         if with_explanation:
             columns.append("explanation")
     click.echo(render(rows, columns, fmt))  # type: ignore[arg-type]
+    if not rows and (genres or years or min_score is not None):
+        click.echo("hint: no movie passes --genre/--year/--min-score together; loosen them",
+                   err=True)
 
 
 @click.command()

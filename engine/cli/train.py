@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from engine.cli.common import AppContext
+from engine.cli.common import FINITE, INT64_MAX, AppContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,16 +42,17 @@ def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 def selection_options(func: F) -> F:
     """Subgraph selection options (compile to parameterised Cypher in cypher/export)."""
     opts = [
-        click.option("--min-user-ratings", default=1, show_default=True, type=click.IntRange(min=0),
-                     help="Keep users with at least this many ratings."),
-        click.option("--max-user-ratings", type=click.IntRange(min=1),
+        click.option("--min-user-ratings", default=1, show_default=True,
+                     type=click.IntRange(0, INT64_MAX), help="Keep users with at least this many ratings."),
+        click.option("--max-user-ratings", type=click.IntRange(1, INT64_MAX),
                      help="Drop users with more ratings (e.g. 200: 'bulk raters')."),
         click.option("--since", help="Keep ratings on/after this date (YYYY-MM-DD, UTC)."),
         click.option("--until", help="Keep ratings before this date (YYYY-MM-DD, UTC)."),
-        click.option("--min-rating", type=float, help="Keep only ratings >= this (implicit feedback)."),
+        click.option("--min-rating", type=FINITE, help="Keep only ratings >= this (implicit feedback)."),
         click.option("--genre", "genres", multiple=True,
                      help="Keep ratings of movies in these genres (repeatable)."),
-        click.option("--sample-users", type=click.IntRange(min=1), help="Seeded random sample of N users."),
+        click.option("--sample-users", type=click.IntRange(1, INT64_MAX),
+                     help="Seeded random sample of N users."),
     ]
     for opt in reversed(opts):
         func = opt(func)

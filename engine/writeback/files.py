@@ -7,6 +7,7 @@ reads it back to (re-)write or roll back to that run.
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -59,7 +60,7 @@ def load_run_output(directory: Path) -> RunOutput:
                                 f"{', '.join(missing)} (give runs/RUN_ID or runs/RUN_ID/writeback)")
     try:
         return _read(directory)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise RunDirectoryError(f"cannot read run directory {directory}: {exc}") from exc
 
 

@@ -269,3 +269,22 @@ def test_run_id_with_injection_text_is_data(graph, tmp_path) -> None:  # type: i
         assert after["nodes"] == before["nodes"] + 1  # the :ModelRun
     finally:
         write_back(graph.driver, graph.out, keep_runs=5, progress=False)
+
+
+def test_unknown_genre_is_named_with_a_hint_and_nan_score_refused(graph) -> None:  # type: ignore[no-untyped-def]
+    result = engine(graph.settings, "recommend", "--user", "1", "--genre", "Comdy")
+    assert result.exit_code == 2, result.output
+    assert "unknown genre 'Comdy' (did you mean 'Comedy'?)" in result.output
+    assert "Drama" in result.output  # the genres the graph holds are listed
+    result = engine(graph.settings, "recommend", "--user", "1", "--genre", "comedy")
+    assert result.exit_code == 2 and "did you mean 'Comedy'?" in result.output
+    assert "(no rows)" not in result.output
+    # A known genre whose filters leave nothing: "(no rows)" and a hint, exit 0.
+    result = engine(graph.settings, "recommend", "--user", "1", "--genre", "Comedy",
+                    "--year", "1000:1001")
+    assert result.exit_code == 0 and "(no rows)" in result.output
+    assert "hint: no movie passes --genre/--year/--min-score together" in result.output
+    result = engine(graph.settings, "recommend", "--user", "1", "--min-score", "nan")
+    assert result.exit_code == 2 and "not a finite number" in result.output
+    with pytest.raises(UnknownIdError.__mro__[1], match="finite"):  # InputError
+        Reader(graph.driver).recommend(1, min_score=float("nan"))
