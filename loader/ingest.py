@@ -37,6 +37,7 @@ from engine.graphdb import Runner, spans
 from engine.graphdb.nodeids import NodeIds, UnknownNodeError
 from engine.schema import UNIQUE_KEYS, Label, Rel
 from loader.dataset import MovieLensData
+from loader.wipe import wipe
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +120,6 @@ def ensure_schema(runner: Runner, timeout_s: int = 300) -> None:
     for _, label, _ in UNIQUE_KEYS:
         runner.write(f"schema/constraint_{label.lower()}")
     runner.write("admin/await_indexes", timeoutSeconds=timeout_s)
-
-
-def wipe(runner: Runner, batch: int = 20_000) -> int:
-    """Delete every node and relationship, in bounded transactions; returns nodes deleted."""
-    total = 0
-    while True:
-        deleted = int(runner.write("admin/wipe_batch", limit=batch)[0]["deleted"])
-        total += deleted
-        if deleted == 0:
-            return total
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -214,16 +205,23 @@ def load_dataset(
 
 
 def _check_conflicts(runner: Runner, name: str, replace: bool) -> None:
-    others = [d["name"] for d in runner.read("load/dataset_get") if d["name"] != name]
+    datasets = runner.read("load/dataset_get")
+    wiping = [d["name"] for d in datasets if d["props"].get("status") == "wiping"]
+    if wiping and not replace:
+        raise LoadConflictError(
+            f"the database holds a half-wiped dataset ({', '.join(wiping)}): an earlier "
+            "--replace was interrupted. Re-run with --replace to finish the wipe and load."
+        )
+    others = [d["name"] for d in datasets if d["name"] != name]
     counts = graph_counts(runner)
-    stray = not runner.read("load/dataset_get") and counts.get(Label.USER, 0) > 0
+    stray = not datasets and counts.get(Label.USER, 0) > 0
     if (others or stray) and not replace:
         what = f"dataset {', '.join(others)}" if others else "users not loaded by ReelGraph"
         raise LoadConflictError(
             f"database already holds {what}; ids of different releases collide. "
             "Re-run with --replace to wipe it first, or load into another database/server."
         )
-    if replace and (others or stray or counts.get(Label.USER, 0) > 0):
+    if replace and (others or stray or wiping or counts.get(Label.USER, 0) > 0):
         deleted = wipe(runner)
         log.info("--replace: deleted %d nodes", deleted)
 

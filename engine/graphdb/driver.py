@@ -185,15 +185,15 @@ def translate(exc: BaseException) -> ReelGraphError | None:
             f"Neo4j refused the login ({getattr(exc, 'code', name)}): wrong credentials; fix "
             "NEO4J_USER / NEO4J_PASSWORD (environment or .env) and retry"
         )
-    if isinstance(exc, TransientError):
-        return GraphQueryError(f"Neo4j reported a transient failure ({exc.code}); {_RESUME}")
-    if isinstance(exc, ClientError | Neo4jError):
+    if isinstance(exc, Neo4jError):
         message = (getattr(exc, "message", None) or str(exc)).splitlines()[0]
         if "MemoryPoolOutOfMemoryError" in str(exc) or "memory" in (exc.code or "").lower():
             return GraphQueryError(
                 f"Neo4j ran out of transaction memory ({exc.code}): {message}; raise REELGRAPH_HEAP "
                 f"or use smaller batches -- {_RESUME}"
             )
+        if isinstance(exc, TransientError):
+            return GraphQueryError(f"Neo4j reported a transient failure ({exc.code}); {_RESUME}")
         return GraphQueryError(f"Neo4j refused a statement ({exc.code}): {message}")
     if isinstance(exc, DriverError):
         return GraphConnectionError(f"Neo4j driver error ({name}): {_first_line(exc)}")
