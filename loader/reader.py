@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from loader.dataset import Reject
+from loader.encoding import is_utf8, skip_bom
 from loader.formats import Col, TableSpec
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ _NUMERIC_BYTES: Final = b"0123456789.+-:,|\t\r\n "
 _INT_RE: Final = re.compile(r"\s*[+-]?\d+(?:\.0*)?\s*")
 _FLOAT_RE: Final = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 _INT64_MAX: Final = 2**63 - 1
-BOM: Final = b"\xef\xbb\xbf"
 _BAD: Final = object()
 
 
@@ -85,7 +85,7 @@ def read_table(
         encoding: str = spec.encoding
         if encoding == "auto":
             data = fh.read()
-            encoding = "utf-8" if _is_utf8(data) else "latin-1"
+            encoding = "utf-8" if is_utf8(data) else "latin-1"
             log.info("%s: decoded as %s (%s)", spec.member, encoding,
                      "valid UTF-8" if encoding == "utf-8" else "not valid UTF-8")
             fh = io.BytesIO(data)
@@ -118,21 +118,6 @@ def read_table(
         rejects.extend(Reject(spec.member, ln, texts.get(ln, ""), p, e) for ln, p, e in pending)
     rejects.sort(key=lambda r: r.line)
     return Table(frame, rejects, seen)
-
-
-def skip_bom(fh: IO[bytes]) -> bool:
-    """Consume a UTF-8 byte order mark at the start of ``fh``; whether there was one."""
-    peek = getattr(fh, "peek", None)
-    if peek is not None:
-        head = peek(len(BOM))[: len(BOM)]
-    else:
-        pos = fh.tell()
-        head = fh.read(len(BOM))
-        fh.seek(pos)
-    if head != BOM:
-        return False
-    fh.read(len(BOM))
-    return True
 
 
 def iter_blocks(fh: IO[bytes], size: int | None, first_line: int) -> Iterator[tuple[int, bytes]]:
@@ -285,14 +270,6 @@ def _count_lines(block: bytes) -> int:
 def _decode(raw: bytes, encoding: str) -> str:
     raw = raw[:-1] if raw.endswith(b"\r") else raw
     return raw.decode(encoding, errors="backslashreplace")
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _parse_block(

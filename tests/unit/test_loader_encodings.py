@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from loader import LoadError, read_movielens
-from loader.reader import BOM
+from loader.encoding import BOM
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "movielens"
 TITLE = "Le Café des Étoiles (1996)"
