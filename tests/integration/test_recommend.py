@@ -16,7 +16,7 @@ import pytest
 from engine.errors import InputError
 from engine.evaluate.segments import Thresholds, segment_users
 from engine.graphdb import Runner, queries
-from engine.graphdb.reader import Reader, UnknownIdError
+from engine.graphdb.reader import Reader, UnknownGenreError, UnknownIdError
 from engine.graphdb.writeback import write_back
 from engine.writeback import save_run_output
 from loader.ingest import wipe
@@ -110,10 +110,12 @@ def test_injection_strings_are_data(graph) -> None:  # type: ignore[no-untyped-d
     before = counts(graph.driver)
     reader = Reader(graph.driver)
     for text in INJECTIONS:
-        assert reader.recommend(1, k=5, genres=[text]) == []
+        assert for_user(graph, 1, 5, genres=[text]) == []  # the statement matches no genre
+        with pytest.raises(UnknownGenreError):  # the reader names it (issue 11)
+            reader.recommend(1, k=5, genres=[text])
         result = invoke(graph, "recommend", "--user", "1", "--genre", text, "--format", "json")
-        assert result.exit_code == 0 and json.loads(result.output) == []
-    rows = reader.recommend(1, k=5, genres=["Comedy", *INJECTIONS])
+        assert result.exit_code == 2 and f"unknown genre {text!r}" in result.output
+    rows = for_user(graph, 1, 5, genres=["Comedy", *INJECTIONS])
     assert len(rows) == 5 and all("Comedy" in r["genres"] for r in rows)
     for bad in ("1 OR 1=1", "1}) DETACH DELETE n //"):
         result = invoke(graph, "recommend", "--user", bad)
