@@ -150,21 +150,28 @@ def explain(app: AppContext, user_id: int, movie_id: int, fmt: str) -> None:
               help="Edges per write transaction.")
 @click.option("--keep-runs", default=3, show_default=True, type=click.IntRange(min=1),
               help="Runs (the new current one included) whose edges are kept.")
+@click.option("--wait", is_flag=True,
+              help="If another write-back is running, wait for it (up to an hour) instead of failing.")
 @click.option("--progress/--no-progress", default=True, help="Progress bars.")
 @click.pass_obj
-def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, progress: bool) -> None:
+def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, wait: bool,
+              progress: bool) -> None:
     """Write a saved run back into Neo4j and make it the current run.
 
     RUN_DIR is a run (runs/RUN_ID) or its writeback/ folder (run.json, arrays.npz,
     idmap.npz). Readers switch atomically from the previous run; writing the same run
-    again changes nothing, and writing an older kept run switches back to it.
+    again changes nothing, and writing an older kept run switches back to it. One
+    write-back runs at a time (a lease in the database): a second one fails at once, or
+    queues behind the first with --wait.
 
     \b
     Examples:
       engine writeback runs/RUN_ID
       engine writeback runs/RUN_ID/writeback --keep-runs 5 --no-progress
+      engine writeback runs/RUN_ID --wait           # queue behind a running write-back
     """
     from engine.graphdb import open_driver
+    from engine.graphdb.lease import WAIT_MAX_S
     from engine.graphdb.writeback import write_back
     from engine.writeback import load_run_output
 
@@ -173,5 +180,6 @@ def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, p
     settings = app.neo4j()
     with open_driver(settings) as driver:
         summary = write_back(driver, out, database=settings.database, batch_size=batch_size,
-                             keep_runs=keep_runs, progress=progress)
+                             keep_runs=keep_runs, progress=progress,
+                             wait_s=WAIT_MAX_S if wait else None)
     click.echo(summary.table())

@@ -114,11 +114,14 @@ def models() -> None:
               help="Write embeddings and top-K RECOMMENDED edges back into Neo4j.")
 @click.option("--keep-runs", default=3, show_default=True, type=click.IntRange(min=1),
               help="Write-back keeps this many runs.")
+@click.option("--wait", is_flag=True,
+              help="If another write-back is running, wait for it (up to an hour) instead of failing.")
 @click.option("--progress/--no-progress", default=True)
 @click.pass_obj
 def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_ratio: float,
           valid_split: str, tune: bool, seed: int, device: str, top_k: int, out_dir: Path,
-          writeback: bool, keep_runs: int, progress: bool, **selection_kw: Any) -> None:
+          writeback: bool, keep_runs: int, wait: bool, progress: bool,
+          **selection_kw: Any) -> None:
     """Train a recommender on a Cypher-selected subgraph, save a run and write it back.
 
     A validation split (per user) drives early stopping and tuning; the chosen
@@ -137,7 +140,7 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
                  selection=selection_from(selection_kw, seed), valid_ratio=valid_ratio,
                  carve=valid_split, seed=seed, tune=tune, device=device,  # type: ignore[arg-type]
                  top_k=top_k, runs_dir=out_dir, writeback=writeback, keep_runs=keep_runs,
-                 progress=progress, report=click.echo)
+                 wait=wait, progress=progress, report=click.echo)
     click.echo(f"model {result.model} {result.params}")
     click.echo(f"validation NDCG@10 {result.valid.get('ndcg@10', float('nan')):.4f}  "
                f"Recall@10 {result.valid.get('recall@10', float('nan')):.4f}  "

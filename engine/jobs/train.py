@@ -19,6 +19,7 @@ from typing import Any, Literal
 from engine.data.selection import Export, Selection
 from engine.graphdb import Runner, open_driver
 from engine.graphdb.export import export_subgraph
+from engine.graphdb.lease import WAIT_MAX_S
 from engine.graphdb.writeback import write_back
 from engine.models import DEFAULT_MODEL, make_model
 from engine.settings import Neo4jSettings
@@ -81,7 +82,8 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
           selection: Selection | None = None, valid_ratio: float = 0.1, carve: Carve = "random",
           last_n: int = 1, seed: int = 0, tune: bool = True, device: Device = "auto",
           top_k: int = 20, runs_dir: Path = Path("runs"), writeback: bool = True,
-          keep_runs: int = 3, progress: bool = True, report: Report = log.info) -> TrainResult:
+          keep_runs: int = 3, wait: bool = False, progress: bool = True,
+          report: Report = log.info) -> TrainResult:
     """Train ``model`` (default :data:`~engine.models.DEFAULT_MODEL`) on the selected subgraph."""
     t0 = time.perf_counter()
     name = model or DEFAULT_MODEL
@@ -110,6 +112,6 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     if writeback:
         with open_driver(settings) as driver:
             summary = write_back(driver, out, database=settings.database, keep_runs=keep_runs,
-                                 progress=progress)
+                                 progress=progress, wait_s=WAIT_MAX_S if wait else None)
     return TrainResult(run_id, run_dir, name, sel.refit_params(), sel.valid,
                        len(exp.interactions), prod.fit_seconds, summary, time.perf_counter() - t0)
