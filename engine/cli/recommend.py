@@ -152,17 +152,21 @@ def explain(app: AppContext, user_id: int, movie_id: int, fmt: str) -> None:
               help="Runs (the new current one included) whose edges are kept.")
 @click.option("--wait", is_flag=True,
               help="If another write-back is running, wait for it (up to an hour) instead of failing.")
+@click.option("--force", is_flag=True,
+              help="Write even if the run fails its quality gate or was trained on another dataset "
+                   "than the graph holds (an explicit override; see README 'Failure modes').")
 @click.option("--progress/--no-progress", default=True, help="Progress bars.")
 @click.pass_obj
 def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, wait: bool,
-              progress: bool) -> None:
+              force: bool, progress: bool) -> None:
     """Write a saved run back into Neo4j and make it the current run.
 
     RUN_DIR is a run (runs/RUN_ID) or its writeback/ folder (run.json, arrays.npz,
     idmap.npz). Readers switch atomically from the previous run; writing the same run
     again changes nothing, and writing an older kept run switches back to it. One
     write-back runs at a time (a lease in the database): a second one fails at once, or
-    queues behind the first with --wait.
+    queues behind the first with --wait. A run trained on another dataset than the graph
+    holds, or one that failed its quality gate, is refused (exit 2 / 1) unless --force.
 
     \b
     Examples:
@@ -181,5 +185,5 @@ def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, w
     with open_driver(settings) as driver:
         summary = write_back(driver, out, database=settings.database, batch_size=batch_size,
                              keep_runs=keep_runs, progress=progress,
-                             wait_s=WAIT_MAX_S if wait else None)
+                             wait_s=WAIT_MAX_S if wait else None, force=force)
     click.echo(summary.table())

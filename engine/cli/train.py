@@ -116,17 +116,23 @@ def models() -> None:
               help="Write-back keeps this many runs.")
 @click.option("--wait", is_flag=True,
               help="If another write-back is running, wait for it (up to an hour) instead of failing.")
+@click.option("--force", is_flag=True,
+              help="Write back even if the run fails its quality gate or the graph's dataset check "
+                   "(an explicit override; see README 'Failure modes').")
 @click.option("--progress/--no-progress", default=True)
 @click.pass_obj
 def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_ratio: float,
           valid_split: str, tune: bool, seed: int, device: str, top_k: int, out_dir: Path,
-          writeback: bool, keep_runs: int, wait: bool, progress: bool,
+          writeback: bool, keep_runs: int, wait: bool, force: bool, progress: bool,
           **selection_kw: Any) -> None:
     """Train a recommender on a Cypher-selected subgraph, save a run and write it back.
 
     A validation split (per user) drives early stopping and tuning; the chosen
     configuration is then refitted on ALL selected ratings, so what is written back
     reflects users' newest ratings. Held-out test metrics are `engine evaluate`'s job.
+    The run becomes current only if its validation NDCG@10 beats popularity's on the same
+    split (a rating model's RMSE the global mean's) and the graph still holds the dataset
+    it was trained on; --force overrides both.
 
     \b
     Examples:
@@ -140,7 +146,7 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
                  selection=selection_from(selection_kw, seed), valid_ratio=valid_ratio,
                  carve=valid_split, seed=seed, tune=tune, device=device,  # type: ignore[arg-type]
                  top_k=top_k, runs_dir=out_dir, writeback=writeback, keep_runs=keep_runs,
-                 wait=wait, progress=progress, report=click.echo)
+                 wait=wait, force=force, progress=progress, report=click.echo)
     click.echo(f"model {result.model} {result.params}")
     click.echo(f"validation NDCG@10 {result.valid.get('ndcg@10', float('nan')):.4f}  "
                f"Recall@10 {result.valid.get('recall@10', float('nan')):.4f}  "

@@ -69,11 +69,13 @@ import neo4j
 import numpy as np
 
 from engine.errors import ReelGraphError
+from engine.graphdb.binding import check_binding
 from engine.graphdb.lease import LEASE_TTL_S, Lease, LeaseLostError, hold
 from engine.graphdb.nodeids import MISSING, NodeIds
 from engine.graphdb.runner import Runner, spans
 from engine.graphdb.runs import clean_orphans, delete_run_edges, prune
 from engine.schema import SLOTS, Slot
+from engine.writeback.gate import check_gate
 from engine.writeback.output import RunOutput, json_default, scores_are_dot_products
 from engine.writeback.summary import WritebackSummary
 
@@ -141,6 +143,7 @@ def write_back(
     progress: bool = True,
     wait_s: float | None = None,
     lease_ttl_s: float = LEASE_TTL_S,
+    force: bool = False,
 ) -> WritebackSummary:
     """Write ``out`` into the graph and make it the current run (see the module docstring).
 
@@ -148,19 +151,26 @@ def write_back(
     at most :data:`EMBEDDING_BATCH` nodes); ``keep_runs`` (>= 1) is how many runs, the new
     current one included, keep their edges afterwards. ``wait_s``: how long to wait for
     another write-back's lease (``None``: fail at once with ``LeaseHeldError``).
+
+    Before anything is written, the run must pass its quality gate
+    (:func:`engine.writeback.gate.check_gate`) and fit the graph's dataset
+    (:func:`engine.graphdb.binding.check_binding`); ``force`` overrides both, with a warning.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
     if keep_runs < 1:
         raise ValueError("keep_runs must be >= 1 (the current run is always kept)")
     out.validate()
+    check_gate(out.metrics, out.run_id, force=force)
     db = Runner(driver, database)
     with hold(db, wait_s=wait_s, ttl_s=lease_ttl_s) as lease:
-        return _write_back(db, lease, out, batch_size, keep_runs, progress)
+        ids = NodeIds.read(db)
+        check_binding(db, out, ids, force=force)
+        return _write_back(db, lease, out, ids, batch_size, keep_runs, progress)
 
 
-def _write_back(db: Runner, lease: Lease, out: RunOutput, batch_size: int, keep_runs: int,
-                progress: bool) -> WritebackSummary:
+def _write_back(db: Runner, lease: Lease, out: RunOutput, ids: NodeIds, batch_size: int,
+                keep_runs: int, progress: bool) -> WritebackSummary:
     summary = WritebackSummary(run_id=out.run_id, action="written")
     t0 = time.perf_counter()
 
@@ -178,6 +188,8 @@ def _write_back(db: Runner, lease: Lease, out: RunOutput, batch_size: int, keep_
         "metrics": json.dumps(out.metrics, sort_keys=True, default=json_default),
         "dataset": out.dataset, "trainedAt": out.trained_at, "gitSha": out.git_sha,
         "fingerprint": fingerprint, "k": out.k, "dotScores": scores_are_dot_products(out),
+        "datasetBinding": None if out.binding is None else json.dumps(
+            out.binding, sort_keys=True, default=json_default),
     }
     runs = db.write("writeback/runs")
     current = next((r for r in runs if r["current"]), None)
@@ -201,15 +213,12 @@ def _write_back(db: Runner, lease: Lease, out: RunOutput, batch_size: int, keep_
         summary.action = "unchanged" if state["current"] else "switched"
     else:
         summary.action = "resumed" if runs_has(runs, out.run_id) else "written"
-    ids = NodeIds.read(db) if needs_vectors or not complete else None
     if needs_vectors:
-        assert ids is not None
         summary.slot = _write_vectors(db, lease, out, ids, runs, batch_size, progress, summary)
         lap("vectors")
     if not complete:
         # A run never written before takes the CREATE fast path; a resumed one MERGEs.
         fresh = bool(state.get("fresh")) or not runs_has(runs, out.run_id)
-        assert ids is not None
         _write_edges(db, out, ids, batch_size, progress, summary, fresh)
         lap("edges")
     if needs_vectors:

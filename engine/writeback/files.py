@@ -37,7 +37,7 @@ def save_run_output(out: RunOutput, directory: Path) -> Path:
         "params": out.params, "metrics": out.metrics, "dataset": out.dataset,
         "git_sha": out.git_sha, "trained_at": trained_at,
         "num_users": out.idmap.num_users, "num_movies": out.idmap.num_movies, "k": out.k,
-        "dim": out.dim,
+        "dim": out.dim, "dataset_binding": out.binding,
     }
     (directory / RUN_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True,
                                                  default=json_default))
@@ -78,4 +78,5 @@ def _read(directory: Path) -> RunOutput:
         rec_items=arrays["rec_items"], rec_scores=arrays["rec_scores"],
         rec_ratings=arrays.get("rec_ratings"), similar_items=arrays.get("similar_items"),
         similar_scores=arrays.get("similar_scores"), trained_at=meta.get("trained_at"),
+        binding=meta.get("dataset_binding"),
     )
