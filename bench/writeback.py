@@ -150,7 +150,7 @@ def runs_25m(driver, dim: int, seed: int) -> list[RunOutput]:  # type: ignore[no
         scores = np.sort(rng.random((n_users, 20)).astype(np.float32), axis=1)[:, ::-1]
         runs.append(RunOutput(
             run_id=f"bench-25m-{s}", model="random", params={"dim": dim}, metrics={},
-            dataset="synthetic-25m-shape", git_sha=None, idmap=idmap, user_emb=user_emb,
+            dataset="synthetic", git_sha=None, idmap=idmap, user_emb=user_emb,
             item_emb=item_emb, rec_items=items, rec_scores=np.ascontiguousarray(scores),
         ))
     return runs

@@ -12,10 +12,11 @@ Graph model (Neo4j)::
     (:User)-[:RATED {rating, timestamp}]->(:Movie)
     (:User)-[:TAGGED {tag, timestamp}]->(:Movie)
     (:Movie)-[:IN_GENRE]->(:Genre)
-    (:Dataset {name, source, md5, loadedAt, counts, synthetic})
+    (:Dataset {name, source, md5, fingerprint, status, loadedAt, counts, synthetic})
     (:User)-[:RECOMMENDED {score, rank, runId, predictedRating?, becauseOf?}]->(:Movie)
     (:Movie)-[:SIMILAR {score, runId}]->(:Movie)
-    (:ModelRun {runId, model, params, metrics, dataset, trainedAt, gitSha, current})
+    (:ModelRun {runId, model, params, metrics, dataset, trainedAt, gitSha, current, status})
+    (:WritebackLease {name, owner, acquiredAt, expiresAt})    one write-back at a time
 
 PyG ``HeteroData`` mirrors it with node types ``user``/``movie``/``genre`` and the
 edge types :data:`RATES`, :data:`RATED_BY`, :data:`IN_GENRE`, :data:`HAS_MOVIE`.
@@ -37,6 +38,7 @@ class Label:
     GENRE: Final = "Genre"
     DATASET: Final = "Dataset"
     MODEL_RUN: Final = "ModelRun"
+    WRITEBACK_LEASE: Final = "WritebackLease"
 
 
 class Rel:
@@ -78,6 +80,10 @@ class Prop:
     LOADED_AT: Final = "loadedAt"
     COUNTS: Final = "counts"
     SYNTHETIC: Final = "synthetic"
+    STATUS: Final = "status"
+    FINGERPRINT: Final = "fingerprint"
+    OWNER: Final = "owner"
+    EXPIRES_AT: Final = "expiresAt"
 
 
 #: Uniqueness constraints, created before any data: (constraint name, label, key); each has
@@ -88,6 +94,7 @@ UNIQUE_KEYS: Final[tuple[tuple[str, str, str], ...]] = (
     ("genre_name", Label.GENRE, Prop.NAME),
     ("dataset_name", Label.DATASET, Prop.NAME),
     ("modelrun_runId", Label.MODEL_RUN, Prop.RUN_ID),
+    ("writebacklease_name", Label.WRITEBACK_LEASE, Prop.NAME),
 )
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from engine.schema import Label, Rel
 from engine.settings import Neo4jSettings
 from loader.dataset import MovieLensData
 from loader.ingest import LoadSummary, ensure_schema, expected_counts, graph_counts, verify
+from loader.provenance import fingerprint, mark_failed
 
 log = logging.getLogger(__name__)
 
@@ -282,10 +283,15 @@ def bulk_load(server: ImportTarget, data: MovieLensData, *, database: str = "neo
         seconds["schema"] = time.perf_counter() - t
         t = time.perf_counter()
         runner.write("load/dataset_begin", name=data.name, source=data.source, md5=data.md5,
-                     synthetic=bool(data.synthetic), expected=json.dumps(expected))
-        in_graph = graph_counts(runner)
-        verify(expected, in_graph)
-        runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
+                     fingerprint=fingerprint(data), synthetic=bool(data.synthetic),
+                     expected=json.dumps(expected))
+        try:
+            in_graph = graph_counts(runner)
+            verify(expected, in_graph)
+            runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
+        except BaseException as exc:
+            mark_failed(runner, data.name, exc)
+            raise
         seconds["verify"] = time.perf_counter() - t
     marker.unlink(missing_ok=True)
     if not keep_files:

@@ -3,13 +3,18 @@
 Three layouts exist (detected from member names by :func:`detect_release`):
 
 ``"100k"``  ml-100k: ``u.data`` (tab separated), ``u.item``/``u.user``/``u.genre``
-            (``|`` separated, latin-1). Genres are 19 0/1 flags named by ``u.genre``.
+            (``|`` separated). Genres are 19 0/1 flags named by ``u.genre``.
 ``"dat"``   ml-1m and ml-10m: ``::`` separated ``ratings.dat``, ``movies.dat``, plus
-            ``users.dat`` (ml-1m) or ``tags.dat`` (ml-10m). Text is read as UTF-8 when
-            the file is valid UTF-8, else latin-1 (ml-1m ``movies.dat`` is latin-1).
+            ``users.dat`` (ml-1m) or ``tags.dat`` (ml-10m).
 ``"csv"``   ml-latest(-small), ml-20m/25m/32m: UTF-8 CSV with a header row
             (``ratings.csv``, ``movies.csv``, ``tags.csv``, ``links.csv``;
             ``genome-*`` files are ignored).
+
+Text files of the 100k and dat layouts are decoded as UTF-8 when the whole file is valid
+UTF-8, else as latin-1 (the GroupLens ml-100k ``u.item`` and ml-1m ``movies.dat`` are
+latin-1; an edited copy saved as UTF-8 must not turn "Café" into "CafÃ©"); the reader logs
+which. A UTF-8 byte order mark at the start of any file is dropped. The numeric ratings
+files are ASCII.
 
 Rating scales: ml-100k and ml-1m use whole stars 1..5; all others 0.5..5.0 in 0.5 steps.
 
@@ -127,13 +132,21 @@ def _ids(*names: str) -> tuple[Col, ...]:
     return tuple(Col(n, "int") for n in names)
 
 
-_RATING: Final = Col("rating", "float", "rating not a number", "a number of stars, e.g. 4 or 3.5")
+_RATING_HALF: Final = Col("rating", "float", "rating not a number",
+                          "a number of stars 0.5 to 5.0, e.g. 4 or 3.5")
+_RATING_WHOLE: Final = Col("rating", "float", "rating not a number",
+                           "a whole number of stars 1 to 5, e.g. 4")
 _TS: Final = Col("timestamp", "int", "timestamp not an integer", "seconds since 1970 (integer)")
 
 
-def ratings_spec(layout: Layout) -> TableSpec:
-    """``u.data`` / ``ratings.dat`` / ``ratings.csv``."""
-    cols = (*_ids("userId", "movieId"), _RATING, _TS)
+def ratings_spec(layout: Layout, half_stars: bool | None = None) -> TableSpec:
+    """``u.data`` / ``ratings.dat`` / ``ratings.csv``.
+
+    ``half_stars`` (default: every layout but 100k) picks the wording of a bad rating, so
+    a whole-star release never suggests "3.5".
+    """
+    half = layout != "100k" if half_stars is None else half_stars
+    cols = (*_ids("userId", "movieId"), _RATING_HALF if half else _RATING_WHOLE, _TS)
     if layout == "100k":
         return TableSpec("u.data", cols, "\t", encoding="latin-1", blocked=True)
     if layout == "dat":
@@ -155,7 +168,7 @@ def movies_spec(layout: Layout) -> TableSpec:
         text = tuple(Col(n, "optstr") for n in ("releaseDate", "videoDate", "url"))
         flags = tuple(Col(f"g{i}", "int", "bad genre flag", "0 or 1") for i in range(19))
         cols = (Col("movieId", "int"), Col("title", "str"), *text, *flags)
-        return TableSpec("u.item", cols, "|", encoding="latin-1")
+        return TableSpec("u.item", cols, "|", encoding="auto")
     cols = (Col("movieId", "int"), Col("title", "str"), Col("genres", "str"))
     if layout == "dat":
         return TableSpec("movies.dat", cols, "::", encoding="auto", absorb="title")
@@ -167,15 +180,15 @@ def users_spec(layout: Layout) -> TableSpec:
     if layout == "100k":
         cols = (Col("userId", "int"), Col("age", "int"), Col("gender", "str"),
                 Col("occupation", "str"), Col("zip", "str"))
-        return TableSpec("u.user", cols, "|", encoding="latin-1")
+        return TableSpec("u.user", cols, "|", encoding="auto")
     cols = (Col("userId", "int"), Col("gender", "str"), Col("age", "int"),
             Col("occupation", "int", "non-numeric occupation", "an occupation code 0..20"),
             Col("zip", "str"))
-    return TableSpec("users.dat", cols, "::", encoding="latin-1")
+    return TableSpec("users.dat", cols, "::", encoding="auto")
 
 
 GENRE_SPEC: Final = TableSpec(
-    "u.genre", (Col("name", "str"), Col("index", "int")), "|", encoding="latin-1"
+    "u.genre", (Col("name", "str"), Col("index", "int")), "|", encoding="auto"
 )
 LINKS_SPEC: Final = TableSpec(
     "links.csv",

@@ -37,6 +37,8 @@ from engine.graphdb import Runner, spans
 from engine.graphdb.nodeids import NodeIds, UnknownNodeError
 from engine.schema import UNIQUE_KEYS, Label, Rel
 from loader.dataset import MovieLensData
+from loader.provenance import check_same_content, fingerprint, mark_failed, same_content
+from loader.wipe import wipe
 
 log = logging.getLogger(__name__)
 
@@ -121,16 +123,6 @@ def ensure_schema(runner: Runner, timeout_s: int = 300) -> None:
     runner.write("admin/await_indexes", timeoutSeconds=timeout_s)
 
 
-def wipe(runner: Runner, batch: int = 20_000) -> int:
-    """Delete every node and relationship, in bounded transactions; returns nodes deleted."""
-    total = 0
-    while True:
-        deleted = int(runner.write("admin/wipe_batch", limit=batch)[0]["deleted"])
-        total += deleted
-        if deleted == 0:
-            return total
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with Python scalars and ``None`` for nulls (Neo4j-ready)."""
     out = frame.astype(object).where(frame.notna(), None)
@@ -183,47 +175,61 @@ def load_dataset(
     seconds["schema"] = time.perf_counter() - t0
 
     expected = expected_counts(data)
+    digest = fingerprint(data)
     before = {d["name"]: d["props"] for d in runner.read("load/dataset_get")}.get(data.name)
+    check_same_content(before, data, digest)  # an edited release: refused before any write
     begun = runner.write(
         "load/dataset_begin", name=data.name, source=data.source, md5=data.md5,
-        synthetic=bool(data.synthetic), expected=json.dumps(expected),
+        fingerprint=digest, synthetic=bool(data.synthetic), expected=json.dumps(expected),
     )[0]
-    current = before or {}
-    done, mode = _ratings_plan(begun, current, data)
-    if not any(done.values()) and mode == "merge":
-        reset = {_done_key(b): 0 for b in BLOCKS}
-        runner.write("load/dataset_progress", name=data.name,
-                   progress={"status": "loading", "tagsDone": 0, "ratingsMode": mode, **reset})
+    try:
+        current = before or {}
+        done, mode = _ratings_plan(begun, current, data, digest)
+        if not any(done.values()) and mode == "merge":
+            reset = {_done_key(b): 0 for b in BLOCKS}
+            runner.write("load/dataset_progress", name=data.name,
+                         progress={"status": "loading", "tagsDone": 0, "ratingsMode": mode, **reset})
 
-    def timed(step: str, fn: Any) -> None:
+        def timed(step: str, fn: Any) -> None:
+            start = time.perf_counter()
+            fn()
+            seconds[step] = time.perf_counter() - start
+
+        genres = sorted({g for gs in data.movies["genres"] for g in gs})
+        tags_done = int(current.get("tagsDone") or 0)
+        timed("nodes", lambda: _load_nodes(runner, data, genres, batch_size, progress))
+        timed("ratings", lambda: _load_ratings(runner, data, done, mode, batch_size, progress))
+        timed("tags", lambda: _load_tags(runner, data, tags_done, batch_size, progress))
+
         start = time.perf_counter()
-        fn()
-        seconds[step] = time.perf_counter() - start
-
-    genres = sorted({g for gs in data.movies["genres"] for g in gs})
-    timed("nodes", lambda: _load_nodes(runner, data, genres, batch_size, progress))
-    timed("ratings", lambda: _load_ratings(runner, data, done, mode, batch_size, progress))
-    timed("tags", lambda: _load_tags(runner, data, int(current.get("tagsDone") or 0), batch_size, progress))
-
-    start = time.perf_counter()
-    in_graph = graph_counts(runner)
-    verify(expected, in_graph)
-    runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
-    seconds["verify"] = time.perf_counter() - start
+        in_graph = graph_counts(runner)
+        verify(expected, in_graph)
+        runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
+        seconds["verify"] = time.perf_counter() - start
+    except BaseException as exc:  # the :Dataset never stays 'loading'; the checkpoints stay
+        mark_failed(runner, data.name, exc)
+        raise
     return LoadSummary(data.name, expected, in_graph, mode, sum(done.values()), seconds)
 
 
 def _check_conflicts(runner: Runner, name: str, replace: bool) -> None:
-    others = [d["name"] for d in runner.read("load/dataset_get") if d["name"] != name]
+    datasets = runner.read("load/dataset_get")
+    wiping = [d["name"] for d in datasets if d["props"].get("status") == "wiping"]
+    if wiping and not replace:
+        raise LoadConflictError(
+            f"the database holds a half-wiped dataset ({', '.join(wiping)}): an earlier "
+            "--replace was interrupted. Re-run with --replace to finish the wipe and load."
+        )
+    others = [d["name"] for d in datasets if d["name"] != name]
     counts = graph_counts(runner)
-    stray = not runner.read("load/dataset_get") and counts.get(Label.USER, 0) > 0
+    stray = not datasets and counts.get(Label.USER, 0) > 0
     if (others or stray) and not replace:
         what = f"dataset {', '.join(others)}" if others else "users not loaded by ReelGraph"
         raise LoadConflictError(
             f"database already holds {what}; ids of different releases collide. "
             "Re-run with --replace to wipe it first, or load into another database/server."
         )
-    if replace and (others or stray or counts.get(Label.USER, 0) > 0):
+    if replace and (others or stray or wiping or counts.get(Label.USER, 0) > 0):
         deleted = wipe(runner)
         log.info("--replace: deleted %d nodes", deleted)
 
@@ -232,15 +238,16 @@ def _done_key(block: Block) -> str:
     return f"ratingsDone{block[0]}{block[1]}"
 
 
-def _ratings_plan(begun: dict, current: dict, data: MovieLensData) -> tuple[dict[Block, int], Mode]:
+def _ratings_plan(begun: dict, current: dict, data: MovieLensData, digest: str
+                  ) -> tuple[dict[Block, int], Mode]:
     """Rows already committed per block, and the write path to continue with."""
     fresh = {b: 0 for b in BLOCKS}
     if begun["status"] == "complete":
         return fresh, "merge"  # reload of a finished dataset: idempotent path
     done = {b: int(current.get(_done_key(b)) or 0) for b in BLOCKS}
     mode: Mode = current.get("ratingsMode") or "create"
-    if any(done.values()) and current.get("md5") != data.md5:
-        return fresh, "merge"  # the files changed since the interrupted load: start over, safely
+    if any(done.values()) and not same_content(current, digest, data.md5):
+        return fresh, "merge"  # cannot tell the content is the same: start over, safely
     return done, mode
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import time
+import zipfile
+import zlib
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -121,8 +123,14 @@ class _Run:
         """Parse one member (``None`` if absent); apply the error mode to its rejects."""
         if spec.member not in self.src.files:
             return None
-        table = read_table(partial(self.src.open, spec.member), spec, checks=checks,
-                           unique=unique, dup_problem=dup_problem)
+        try:
+            table = read_table(partial(self.src.open, spec.member), spec, checks=checks,
+                               unique=unique, dup_problem=dup_problem)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged archive member
+            raise LoadError(Reject(
+                spec.member, 0, "", f"corrupt zip member ({exc})",
+                f"an intact copy of {self.src.label}: download or copy it again",
+            )) from exc
         if table.seen == 0 and spec.member in self.release.required:
             raise LoadError(Reject(spec.member, 0, "", "empty required file",
                                    f"at least one line of {spec.expected_fields}"))
@@ -173,7 +181,7 @@ class _Run:
 
     def ratings(self, movies: pd.DataFrame, users: pd.DataFrame | None) -> pd.DataFrame:
         """Ratings checked against the scale, the movies and (if known) the users."""
-        spec = fmt.ratings_spec(self.layout)
+        spec = fmt.ratings_spec(self.layout, self.release.half_stars)
         movie_src = fmt.movies_spec(self.layout).member
         movie_ids = movies["movieId"].to_numpy()
         user_ids = None if users is None else users["userId"].to_numpy()

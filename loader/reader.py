@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from loader.dataset import Reject
+from loader.encoding import is_utf8, skip_bom
 from loader.formats import Col, TableSpec
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,14 @@ def read_table(
     seen = 0
     with open_member() as raw_fh:
         fh: IO[bytes] = raw_fh
+        if skip_bom(fh):
+            log.info("%s: dropped the UTF-8 byte order mark", spec.member)
         encoding: str = spec.encoding
         if encoding == "auto":
             data = fh.read()
-            encoding = "utf-8" if _is_utf8(data) else "latin-1"
+            encoding = "utf-8" if is_utf8(data) else "latin-1"
+            log.info("%s: decoded as %s (%s)", spec.member, encoding,
+                     "valid UTF-8" if encoding == "utf-8" else "not valid UTF-8")
             fh = io.BytesIO(data)
         first = 1
         if spec.header:
@@ -146,6 +151,7 @@ def line_texts(open_member: Opener, encoding: str, wanted: set[int], block_bytes
     todo = sorted(wanted)
     out: dict[int, str] = {}
     with open_member() as fh:
+        skip_bom(fh)
         for start, block in iter_blocks(fh, block_bytes, 1):
             end = start + _count_lines(block)
             lo, hi = bisect.bisect_left(todo, start), bisect.bisect_left(todo, end)
@@ -264,14 +270,6 @@ def _count_lines(block: bytes) -> int:
 def _decode(raw: bytes, encoding: str) -> str:
     raw = raw[:-1] if raw.endswith(b"\r") else raw
     return raw.decode(encoding, errors="backslashreplace")
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _parse_block(

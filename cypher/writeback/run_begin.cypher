@@ -9,9 +9,10 @@
 //   $gitSha       STRING   commit of the code that trained it, or null
 //   $fingerprint  STRING   sha256 of the run's arrays (detects a different output under the same runId)
 //   $k            INTEGER  recommendations per user in this run
+//   $datasetBinding  STRING  JSON of the graph it was trained on (dataset, fingerprint, counts), or null
 //   $dotScores    BOOLEAN  whether the scores are user . movie embedding dot products (readers may then extend the top-K)
 // Example:
-//   :param {runId: 'example-run', model: 'ease', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'abc', k: 20, dotScores: false}
+//   :param {runId: 'example-run', model: 'ease', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'abc', k: 20, dotScores: false, datasetBinding: null}
 //   :param params => '{"reg": 400.0}'
 //   :param metrics => '{"ndcg@10": 0.3}'
 MERGE (run:ModelRun {runId: $runId})
@@ -25,6 +26,7 @@ ON CREATE SET
   run.fingerprint = $fingerprint,
   run.k = $k,
   run.dotScores = $dotScores,
+  run.datasetBinding = $datasetBinding,
   run.current = false,
   run.status = 'writing',
   run.startedAt = datetime()

@@ -9,9 +9,10 @@
 //   $gitSha       STRING   commit, or null
 //   $fingerprint  STRING   sha256 of the run's arrays
 //   $k            INTEGER  recommendations per user
+//   $datasetBinding  STRING  JSON of the graph it was trained on (dataset, fingerprint, counts), or null
 //   $dotScores    BOOLEAN  whether the scores are embedding dot products
 // Example:
-//   :param {runId: 'example-run', model: 'ease', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'def', k: 20, dotScores: false}
+//   :param {runId: 'example-run', model: 'ease', dataset: 'ml-latest-small', trainedAt: null, gitSha: null, fingerprint: 'def', k: 20, dotScores: false, datasetBinding: null}
 //   :param params => '{"reg": 400.0}'
 //   :param metrics => '{"ndcg@10": 0.3}'
 MATCH (run:ModelRun {runId: $runId})
@@ -25,6 +26,7 @@ SET run.model = $model,
     run.fingerprint = $fingerprint,
     run.k = $k,
     run.dotScores = $dotScores,
+    run.datasetBinding = $datasetBinding,
     run.status = 'writing',
     run.current = false
 RETURN run.runId AS runId

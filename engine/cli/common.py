@@ -10,6 +10,8 @@ operation failed, 2: the input was wrong); anything else one line naming the exc
 from __future__ import annotations
 
 import logging
+import math
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,14 +57,25 @@ def _one_line(exc: BaseException) -> CommandError:
     translated = translate(exc)
     if translated is not None:
         return CommandError(str(translated), translated.exit_code)
+    if isinstance(exc, OverflowError):
+        return CommandError(f"a number is out of range ({_first_line(exc)}): ids and counts are "
+                            f"64-bit integers, at most {2**63 - 1}", 2)
+    if isinstance(exc, zipfile.BadZipFile):
+        return CommandError(f"a zip file is damaged ({_first_line(exc)}); download or copy it "
+                            "again", 2)
     if isinstance(exc, MemoryError):
         return CommandError("out of memory: try a smaller selection (--sample-users, "
                             "--max-user-ratings) or a smaller model", 1)
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return CommandError(f"{exc.strerror or exc}{where}", 1)
-    return CommandError(f"unexpected error ({type(exc).__name__}: {exc}); run with -vv for the "
-                        "traceback", 1)
+    return CommandError(f"unexpected error ({type(exc).__name__}: {_first_line(exc)}); run with "
+                        "-vv for the traceback", 1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
 
 
 class EngineGroup(click.Group):
@@ -81,6 +94,27 @@ class EngineGroup(click.Group):
             if obj is not None and obj.verbose >= 2:
                 raise
             raise _one_line(exc) from exc
+
+
+class FiniteFloat(click.ParamType):
+    """A float that is a number: ``nan`` and ``inf`` are refused at once (exit 2)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+#: ``--min-score`` / ``--min-rating``: finite numbers only.
+FINITE = FiniteFloat()
+#: The largest id or count Neo4j stores (a 64-bit integer).
+INT64_MAX = 2**63 - 1
 
 
 def server_options(func: F) -> F:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from engine.cli.common import AppContext
+from engine.cli.common import FINITE, AppContext
 
 FORMATS = ("table", "json", "csv")
 #: Ids are Neo4j integers (64-bit); larger values are refused by click, not by the driver.
@@ -42,7 +42,7 @@ format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), defa
 @click.option("--genre", "genres", multiple=True,
               help="Keep movies in this genre (repeat for any of several).")
 @click.option("--year", "years", metavar="FROM:TO", help="Keep movies from these years, e.g. 1990:1999.")
-@click.option("--min-score", type=float, help="Keep model rows scoring at least this.")
+@click.option("--min-score", type=FINITE, help="Keep model rows scoring at least this.")
 @click.option("--explain", "with_explanation", is_flag=True,
               help="Add the explanation column (why each movie).")
 @click.option("--least", is_flag=True,
@@ -80,6 +80,9 @@ def recommend(app: AppContext, user_id: int, k: int, genres: tuple[str, ...], ye
         if with_explanation:
             columns.append("explanation")
     click.echo(render(rows, columns, fmt))  # type: ignore[arg-type]
+    if not rows and (genres or years or min_score is not None):
+        click.echo("hint: no movie passes --genre/--year/--min-score together; loosen them",
+                   err=True)
 
 
 @click.command()
@@ -147,21 +150,32 @@ def explain(app: AppContext, user_id: int, movie_id: int, fmt: str) -> None:
               help="Edges per write transaction.")
 @click.option("--keep-runs", default=3, show_default=True, type=click.IntRange(min=1),
               help="Runs (the new current one included) whose edges are kept.")
+@click.option("--wait", is_flag=True,
+              help="If another write-back is running, wait for it (up to an hour) instead of failing.")
+@click.option("--force", is_flag=True,
+              help="Write even if the run fails its quality gate or was trained on another dataset "
+                   "than the graph holds (an explicit override; see README 'Failure modes').")
 @click.option("--progress/--no-progress", default=True, help="Progress bars.")
 @click.pass_obj
-def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, progress: bool) -> None:
+def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, wait: bool,
+              force: bool, progress: bool) -> None:
     """Write a saved run back into Neo4j and make it the current run.
 
     RUN_DIR is a run (runs/RUN_ID) or its writeback/ folder (run.json, arrays.npz,
     idmap.npz). Readers switch atomically from the previous run; writing the same run
-    again changes nothing, and writing an older kept run switches back to it.
+    again changes nothing, and writing an older kept run switches back to it. One
+    write-back runs at a time (a lease in the database): a second one fails at once, or
+    queues behind the first with --wait. A run trained on another dataset than the graph
+    holds, or one that failed its quality gate, is refused (exit 2 / 1) unless --force.
 
     \b
     Examples:
       engine writeback runs/RUN_ID
       engine writeback runs/RUN_ID/writeback --keep-runs 5 --no-progress
+      engine writeback runs/RUN_ID --wait           # queue behind a running write-back
     """
     from engine.graphdb import open_driver
+    from engine.graphdb.lease import WAIT_MAX_S
     from engine.graphdb.writeback import write_back
     from engine.writeback import load_run_output
 
@@ -170,5 +184,6 @@ def writeback(app: AppContext, run_dir: Path, batch_size: int, keep_runs: int, p
     settings = app.neo4j()
     with open_driver(settings) as driver:
         summary = write_back(driver, out, database=settings.database, batch_size=batch_size,
-                             keep_runs=keep_runs, progress=progress)
+                             keep_runs=keep_runs, progress=progress,
+                             wait_s=WAIT_MAX_S if wait else None, force=force)
     click.echo(summary.table())

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from engine.cli.common import AppContext
+from engine.cli.common import FINITE, INT64_MAX, AppContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,16 +42,17 @@ def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 def selection_options(func: F) -> F:
     """Subgraph selection options (compile to parameterised Cypher in cypher/export)."""
     opts = [
-        click.option("--min-user-ratings", default=1, show_default=True, type=click.IntRange(min=0),
-                     help="Keep users with at least this many ratings."),
-        click.option("--max-user-ratings", type=click.IntRange(min=1),
+        click.option("--min-user-ratings", default=1, show_default=True,
+                     type=click.IntRange(0, INT64_MAX), help="Keep users with at least this many ratings."),
+        click.option("--max-user-ratings", type=click.IntRange(1, INT64_MAX),
                      help="Drop users with more ratings (e.g. 200: 'bulk raters')."),
         click.option("--since", help="Keep ratings on/after this date (YYYY-MM-DD, UTC)."),
         click.option("--until", help="Keep ratings before this date (YYYY-MM-DD, UTC)."),
-        click.option("--min-rating", type=float, help="Keep only ratings >= this (implicit feedback)."),
+        click.option("--min-rating", type=FINITE, help="Keep only ratings >= this (implicit feedback)."),
         click.option("--genre", "genres", multiple=True,
                      help="Keep ratings of movies in these genres (repeatable)."),
-        click.option("--sample-users", type=click.IntRange(min=1), help="Seeded random sample of N users."),
+        click.option("--sample-users", type=click.IntRange(1, INT64_MAX),
+                     help="Seeded random sample of N users."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -114,11 +115,17 @@ def models() -> None:
               help="Write embeddings and top-K RECOMMENDED edges back into Neo4j.")
 @click.option("--keep-runs", default=3, show_default=True, type=click.IntRange(min=1),
               help="Write-back keeps this many runs.")
+@click.option("--wait", is_flag=True,
+              help="If another write-back is running, wait for it (up to an hour) instead of failing.")
+@click.option("--force", is_flag=True,
+              help="Write back even if the run fails its quality gate or the graph's dataset check "
+                   "(an explicit override; see README 'Failure modes').")
 @click.option("--progress/--no-progress", default=True)
 @click.pass_obj
 def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_ratio: float,
           valid_split: str, tune: bool, seed: int, device: str, top_k: int, out_dir: Path,
-          writeback: bool, keep_runs: int, progress: bool, **selection_kw: Any) -> None:
+          writeback: bool, keep_runs: int, wait: bool, force: bool, progress: bool,
+          **selection_kw: Any) -> None:
     """Train a recommender on a Cypher-selected subgraph, save a run and write it back.
 
     A validation split of each user's latest ratings drives early stopping and tuning
@@ -126,6 +133,9 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
     ALL selected ratings, so what is written back reflects users' newest ratings. The
     default model is the temporal graph filter (see `engine models`). Held-out test
     metrics are `engine evaluate`'s job.
+    The run becomes current only if its validation NDCG@10 beats popularity's on the same
+    split (a rating model's RMSE the global mean's) and the graph still holds the dataset
+    it was trained on; --force overrides both.
 
     \b
     Examples:
@@ -139,7 +149,7 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
                  selection=selection_from(selection_kw, seed), valid_ratio=valid_ratio,
                  carve=valid_split, seed=seed, tune=tune, device=device,  # type: ignore[arg-type]
                  top_k=top_k, runs_dir=out_dir, writeback=writeback, keep_runs=keep_runs,
-                 progress=progress, report=click.echo)
+                 wait=wait, force=force, progress=progress, report=click.echo)
     click.echo(f"model {result.model} {result.params}")
     click.echo(f"validation NDCG@10 {result.valid.get('ndcg@10', float('nan')):.4f}  "
                f"Recall@10 {result.valid.get('recall@10', float('nan')):.4f}  "

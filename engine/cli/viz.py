@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import AppContext
+from engine.cli.common import FINITE, AppContext
 
 
 @click.command()
@@ -18,7 +18,7 @@ from engine.cli.common import AppContext
               help="Run directory (runs/RUN_ID) for training curves and rating-model evaluation plots.")
 @click.option("--genre", "genres", multiple=True, help="Keep recommendations in this genre (repeatable).")
 @click.option("--year", "years", help="Keep recommendations from these years: YEAR, FROM:TO, FROM: or :TO.")
-@click.option("--min-score", type=float, help="Keep recommendations scoring at least this.")
+@click.option("--min-score", type=FINITE, help="Keep recommendations scoring at least this.")
 @click.option("-k", type=click.IntRange(1, 100), default=10, show_default=True, help="Recommendations drawn.")
 @click.option("--segments", default="20:200", show_default=True,
               help="Activity thresholds LOW:POWER: very-low < LOW <= normal < POWER <= power.")
@@ -53,7 +53,9 @@ def viz(app: AppContext, out_dir: Path, user_id: int, run_dir: Path | None, genr
                           segments=Thresholds.parse(segments), projection=projection,  # type: ignore[arg-type]
                           clusters=clusters)
     with open_driver(settings) as driver:
-        sections = report.build(Reader(driver, settings.database), opts)
+        reader = Reader(driver, settings.database)
+        reader.check_genres(genres)
+        sections = report.build(reader, opts)
     for s in sections:
         click.echo(f"{s.title}: {', '.join(s.files) if s.files else 'skipped (' + s.skipped + ')'}")
     click.echo(f"open {out_dir / 'index.html'}")

@@ -183,20 +183,35 @@ class LocalServer:
         (self.conf_dir / "neo4j.conf").write_text("\n".join(lines) + "\n")
 
     def _set_initial_password(self, runtime: Runtime) -> None:
-        """First start only: set neo4j's password (given, or generated and kept 0600)."""
+        """First start only: set neo4j's password (given, or generated and kept 0600).
+
+        The password never appears on a command line (``ps`` shows every argv): it goes to
+        ``neo4j-admin dbms set-initial-password`` in a picocli argument file
+        (``@FILE``, mode 0600, deleted right after), see :func:`password_argfile`.
+        """
         if (self.home / "data" / "dbms" / "auth.ini").exists():
             return
         password = os.environ.get("NEO4J_PASSWORD")
         generated = not password
         if generated:
             password = secrets.token_urlsafe(18)
+        assert password is not None
         env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
-        proc = subprocess.run(
-            [runtime.java, "-cp", runtime.classpath, "org.neo4j.cli.AdminTool",
-             # "--": a generated password may start with "-", which picocli reads as an option
-             "dbms", "set-initial-password", "--", str(password)],
-            env=env, capture_output=True, text=True, check=False,
-        )
+        argfile = self.home / "run" / "initial-password.args"
+        argfile.parent.mkdir(parents=True, exist_ok=True)
+        argfile.unlink(missing_ok=True)
+        fd = os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(password_argfile(password))
+            proc = subprocess.run(
+                # file.encoding: Java 17 would read the argument file in the locale's charset
+                [runtime.java, "-Dfile.encoding=UTF-8", "-cp", runtime.classpath,
+                 "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", f"@{argfile}"],
+                env=env, capture_output=True, text=True, check=False,
+            )
+        finally:
+            argfile.unlink(missing_ok=True)
         if proc.returncode != 0:
             raise ServerError(f"could not set the initial password: {proc.stderr or proc.stdout}")
         if generated:
@@ -329,6 +344,19 @@ class LocalServer:
     def logs(self, lines: int = 50) -> str:
         """The last ``lines`` lines of the server's console log."""
         return self._log_tail(lines)
+
+
+def password_argfile(password: str) -> str:
+    """The text of a picocli ``@FILE`` holding ``-- "password"`` (one quoted argument).
+
+    picocli splits an argument file like a shell with Java's ``StreamTokenizer``: inside
+    double quotes a backslash escapes a backslash, a quote, ``n`` (newline) and ``r``
+    (carriage return); everything else is literal. ``--`` ends the options, so a password
+    starting with ``-`` is not read as one.
+    """
+    quoted = (password.replace("\\", "\\\\").replace('"', '\\"')
+              .replace("\n", "\\n").replace("\r", "\\r"))
+    return f'-- "{quoted}"\n'
 
 
 def min_heap(heap: str) -> str:

@@ -6,6 +6,9 @@
 * :mod:`~engine.graphdb.nodeids`  -- MovieLens id -> internal node id, for batched writes
 * :mod:`~engine.graphdb.export`   -- a Cypher-selected subgraph into arrays
 * :mod:`~engine.graphdb.writeback` -- a run's output into the graph, switched atomically
+* :mod:`~engine.graphdb.lease`    -- one write-back at a time (a lease node with an expiry)
+* :mod:`~engine.graphdb.runs`     -- orphan runs of crashed writers, pruning old runs
+* :mod:`~engine.graphdb.binding`  -- a run is written only into the dataset it was trained on
 * :mod:`~engine.graphdb.reader`   -- the ``cypher/recommend`` reads, values made plain
 
 Everything above this package (data, models, training, evaluation, write-back output,

@@ -44,7 +44,26 @@ class GraphQueryError(ReelGraphError):
     """The server refused or failed a statement (the message names which and why)."""
 
 
+#: The server's answer to too many failed logins (a ClientError, not an AuthError).
+RATE_LIMIT = "Neo.ClientError.Security.AuthenticationRateLimit"
+
+
+def is_rate_limited(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server's authentication rate limit."""
+    return getattr(exc, "code", None) == RATE_LIMIT
+
+
+def _rate_limited(uri: str) -> GraphConnectionError:
+    return GraphConnectionError(
+        f"Neo4j at {uri} refused the login for now (AuthenticationRateLimit: too many failed "
+        "attempts); fix NEO4J_USER / NEO4J_PASSWORD (environment or .env), wait a few seconds, "
+        "then retry"
+    )
+
+
 def _explain(settings: Neo4jSettings, exc: Exception) -> GraphConnectionError:
+    if is_rate_limited(exc):
+        return _rate_limited(settings.uri)
     if isinstance(exc, AuthError):
         return GraphConnectionError(
             f"Neo4j at {settings.uri} refused the credentials for user {settings.user!r}. "
@@ -74,6 +93,11 @@ def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
         except (AuthError, ServiceUnavailable, SessionExpired, OSError, ValueError) as exc:
             driver.close()
             raise _explain(settings, exc) from exc
+        except ClientError as exc:
+            driver.close()
+            if is_rate_limited(exc):
+                raise _rate_limited(settings.uri) from exc
+            raise
     return driver
 
 
@@ -112,6 +136,11 @@ def wait_until_ready(
                 driver.close()
         except AuthError as exc:
             raise _explain(settings, exc) from exc
+        except ClientError as exc:
+            if is_rate_limited(exc):  # retrying would only extend the lock-out
+                raise _explain(settings, exc) from exc
+            last = exc
+            time.sleep(interval)
         except Exception as exc:  # noqa: BLE001 - any failure here means "not ready yet"
             last = exc
             time.sleep(interval)
@@ -120,7 +149,13 @@ def wait_until_ready(
     )
 
 
-_RESUME = "re-running the same command resumes or redoes it safely"
+_RESUME = ("re-run the same command once the server is back: a load resumes after its last "
+           "committed batch, a write-back resumes its run, and readers keep the previous run")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
 
 
 def translate(exc: BaseException) -> ReelGraphError | None:
@@ -140,25 +175,26 @@ def translate(exc: BaseException) -> ReelGraphError | None:
         )
     if isinstance(exc, ServiceUnavailable | SessionExpired):
         return GraphConnectionError(
-            f"lost the connection to Neo4j ({name}: {exc}); start or check the server "
+            f"lost the connection to Neo4j ({name}: {_first_line(exc)}); start or check the server "
             f"(`engine db start`, `engine db logs`) -- {_RESUME}"
         )
-    if isinstance(exc, AuthError) or getattr(exc, "code", "") == (
-            "Neo.ClientError.Security.AuthenticationRateLimit"):
+    if is_rate_limited(exc):
+        return _rate_limited("the configured URI (NEO4J_URI)")
+    if isinstance(exc, AuthError):
         return GraphConnectionError(
-            f"Neo4j refused the login ({getattr(exc, 'code', name)}): too many failed attempts or "
-            "wrong credentials; fix NEO4J_USER / NEO4J_PASSWORD and wait a few seconds before retrying"
+            f"Neo4j refused the login ({getattr(exc, 'code', name)}): wrong credentials; fix "
+            "NEO4J_USER / NEO4J_PASSWORD (environment or .env) and retry"
         )
-    if isinstance(exc, TransientError):
-        return GraphQueryError(f"Neo4j reported a transient failure ({exc.code}); {_RESUME}")
-    if isinstance(exc, ClientError | Neo4jError):
+    if isinstance(exc, Neo4jError):
         message = (getattr(exc, "message", None) or str(exc)).splitlines()[0]
         if "MemoryPoolOutOfMemoryError" in str(exc) or "memory" in (exc.code or "").lower():
             return GraphQueryError(
                 f"Neo4j ran out of transaction memory ({exc.code}): {message}; raise REELGRAPH_HEAP "
                 f"or use smaller batches -- {_RESUME}"
             )
+        if isinstance(exc, TransientError):
+            return GraphQueryError(f"Neo4j reported a transient failure ({exc.code}); {_RESUME}")
         return GraphQueryError(f"Neo4j refused a statement ({exc.code}): {message}")
     if isinstance(exc, DriverError):
-        return GraphConnectionError(f"Neo4j driver error ({name}): {exc}")
+        return GraphConnectionError(f"Neo4j driver error ({name}): {_first_line(exc)}")
     return None

@@ -15,7 +15,9 @@ values (paths) into plain Python.
 
 from __future__ import annotations
 
+import difflib
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 
 class UnknownIdError(InputError, LookupError):
     """The user or movie id is not in the graph (exit code 2)."""
+
+
+class UnknownGenreError(InputError, LookupError):
+    """A ``--genre`` names no genre of the graph (exit code 2)."""
 
 
 def _node_text(node: Node) -> str:
@@ -92,6 +98,24 @@ class Reader:
                 f"unknown movie {movie_id}: no (:Movie {{movieId: {movie_id}}}) in the graph")
         return row
 
+    def check_genres(self, genres: Sequence[str] | None) -> None:
+        """Raise :class:`UnknownGenreError` for a genre the graph does not hold, with a hint."""
+        if not genres:
+            return
+        known = [r["name"] for r in self.runner.read("admin/genre_names")]
+        unknown = [g for g in genres if g not in known]
+        if not unknown:
+            return
+        by_fold = {k.casefold(): k for k in known}
+        hints = []
+        for g in unknown:
+            close = by_fold.get(g.casefold()) or next(
+                iter(difflib.get_close_matches(g, known, n=1, cutoff=0.6)), None)
+            hints.append(f"{g!r}" + (f" (did you mean {close!r}?)" if close else ""))
+        raise UnknownGenreError(
+            f"unknown genre {', '.join(hints)}; the graph's genres are "
+            f"{', '.join(known) or '(none: is a dataset loaded?)'}")
+
     # ------------------------------------------------------------------ queries
     def recommend(
         self,
@@ -104,7 +128,10 @@ class Reader:
     ) -> list[dict[str, Any]]:
         """``recommend/for_user``: top-k with score, source, runId and explanation."""
         _check_k(k)
+        if min_score is not None and not math.isfinite(min_score):
+            raise InputError(f"min_score must be a finite number, got {min_score}")
         self.lookup(user_id=user_id)
+        self.check_genres(genres)
         return self.run(
             "recommend/for_user", userId=user_id, k=k, genres=list(genres) if genres else None,
             yearMin=years[0], yearMax=years[1], minScore=min_score,

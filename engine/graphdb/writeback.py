@@ -50,7 +50,12 @@ output is refused. Movies the user already RATED in the graph are never
 recommended: the batch statement skips them and renumbers ranks (counted in
 :attr:`WritebackSummary.dropped_rated`).
 
-One write-back at a time per database; readers may run at any time.
+**One writer at a time.** Everything above runs under the database's write-back lease
+(:mod:`engine.graphdb.lease`): a second write-back waits for it (``wait_s``) or fails
+with :class:`~engine.graphdb.lease.LeaseHeldError`; runs a crashed writer left
+``writing`` are deleted first and never count toward ``keep_runs``
+(:mod:`engine.graphdb.runs`); claiming a slot and the switch check the lease in their own
+transaction. Readers may run at any time.
 """
 
 from __future__ import annotations
@@ -64,18 +69,18 @@ import neo4j
 import numpy as np
 
 from engine.errors import ReelGraphError
+from engine.graphdb.binding import check_binding
+from engine.graphdb.lease import LEASE_TTL_S, Lease, LeaseLostError, hold
 from engine.graphdb.nodeids import MISSING, NodeIds
 from engine.graphdb.runner import Runner, spans
+from engine.graphdb.runs import clean_orphans, delete_run_edges, prune
 from engine.schema import SLOTS, Slot
+from engine.writeback.gate import check_gate
 from engine.writeback.output import RunOutput, json_default, scores_are_dot_products
 from engine.writeback.summary import WritebackSummary
 
 log = logging.getLogger(__name__)
 
-#: Seconds to wait before deleting the run that was current until this write-back's
-#: switch (only when ``keep_runs == 1``), so that readers that picked it just before the
-#: switch finish their query.
-SWITCH_GRACE_S: Final = 2.0
 EMBEDDING_BATCH: Final = 2_000
 
 
@@ -143,19 +148,36 @@ def write_back(
     batch_size: int = 20_000,
     keep_runs: int = 3,
     progress: bool = True,
+    wait_s: float | None = None,
+    lease_ttl_s: float = LEASE_TTL_S,
+    force: bool = False,
 ) -> WritebackSummary:
     """Write ``out`` into the graph and make it the current run (see the module docstring).
 
     ``batch_size`` is the number of edges per write transaction (vectors go in batches of
     at most :data:`EMBEDDING_BATCH` nodes); ``keep_runs`` (>= 1) is how many runs, the new
-    current one included, keep their edges afterwards.
+    current one included, keep their edges afterwards. ``wait_s``: how long to wait for
+    another write-back's lease (``None``: fail at once with ``LeaseHeldError``).
+
+    Before anything is written, the run must pass its quality gate
+    (:func:`engine.writeback.gate.check_gate`) and fit the graph's dataset
+    (:func:`engine.graphdb.binding.check_binding`); ``force`` overrides both, with a warning.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
     if keep_runs < 1:
         raise ValueError("keep_runs must be >= 1 (the current run is always kept)")
     out.validate()
+    check_gate(out.metrics, out.run_id, force=force)
     db = Runner(driver, database)
+    with hold(db, wait_s=wait_s, ttl_s=lease_ttl_s) as lease:
+        ids = NodeIds.read(db)
+        check_binding(db, out, ids, force=force)
+        return _write_back(db, lease, out, ids, batch_size, keep_runs, progress)
+
+
+def _write_back(db: Runner, lease: Lease, out: RunOutput, ids: NodeIds, batch_size: int,
+                keep_runs: int, progress: bool) -> WritebackSummary:
     summary = WritebackSummary(run_id=out.run_id, action="written")
     t0 = time.perf_counter()
 
@@ -165,6 +187,7 @@ def write_back(
         summary.seconds[step] = summary.seconds.get(step, 0.0) + now - t0
         t0 = now
 
+    summary.orphans = clean_orphans(db, out.run_id, batch_size, progress)
     fingerprint = out.fingerprint()
     meta = {
         "runId": out.run_id, "model": out.model,
@@ -172,6 +195,8 @@ def write_back(
         "metrics": json.dumps(out.metrics, sort_keys=True, default=json_default),
         "dataset": out.dataset, "trainedAt": out.trained_at, "gitSha": out.git_sha,
         "fingerprint": fingerprint, "k": out.k, "dotScores": scores_are_dot_products(out),
+        "datasetBinding": None if out.binding is None else json.dumps(
+            out.binding, sort_keys=True, default=json_default),
     }
     runs = db.write("writeback/runs")
     current = next((r for r in runs if r["current"]), None)
@@ -184,7 +209,7 @@ def write_back(
                 "give the new output a new run id"
             )
         log.info("run %s: restarting an interrupted write-back of other output", out.run_id)
-        _delete_run_edges(db, [out.run_id], batch_size, progress)
+        delete_run_edges(db, [out.run_id], batch_size, progress)
         db.write("writeback/run_reset", **meta)
         state = {**state, "status": "writing", "embeddingSlot": None, "fresh": True}
     lap("prepare")
@@ -195,15 +220,12 @@ def write_back(
         summary.action = "unchanged" if state["current"] else "switched"
     else:
         summary.action = "resumed" if runs_has(runs, out.run_id) else "written"
-    ids = NodeIds.read(db) if needs_vectors or not complete else None
     if needs_vectors:
-        assert ids is not None
-        summary.slot = _write_vectors(db, out, ids, runs, batch_size, progress, summary)
+        summary.slot = _write_vectors(db, lease, out, ids, runs, batch_size, progress, summary)
         lap("vectors")
     if not complete:
         # A run never written before takes the CREATE fast path; a resumed one MERGEs.
         fresh = bool(state.get("fresh")) or not runs_has(runs, out.run_id)
-        assert ids is not None
         _write_edges(db, out, ids, batch_size, progress, summary, fresh)
         lap("edges")
     if needs_vectors:
@@ -212,10 +234,12 @@ def write_back(
     if out.user_emb is not None and summary.slot is None:
         summary.slot = state["embeddingSlot"]
     if summary.action != "unchanged":
-        db.write("writeback/switch", runId=out.run_id)
+        lease.check()
+        if not db.write("writeback/switch", **lease.params, runId=out.run_id):
+            raise LeaseLostError(lease.lost_message())
         lap("switch")
-    summary.deleted_runs = _prune(db, out.run_id, keep_runs, summary.previous_run,
-                                  batch_size, progress)
+    summary.deleted_runs = prune(db, out.run_id, keep_runs, summary.previous_run,
+                                 batch_size, progress)
     lap("prune")
     log.info("write-back of %s: %s", out.run_id, summary.action)
     return summary
@@ -255,8 +279,9 @@ def _write_edges(db: Runner, out: RunOutput, ids: NodeIds, batch_size: int, prog
         )
 
 
-def _write_vectors(db: Runner, out: RunOutput, ids: NodeIds, runs: list[dict[str, Any]],
-                   batch_size: int, progress: bool, summary: WritebackSummary) -> str:
+def _write_vectors(db: Runner, lease: Lease, out: RunOutput, ids: NodeIds,
+                   runs: list[dict[str, Any]], batch_size: int, progress: bool,
+                   summary: WritebackSummary) -> str:
     """Vectors into the slot the current run does not read; returns the slot name."""
     assert out.user_emb is not None and out.item_emb is not None
     current = next((r for r in runs if r["current"]), None)
@@ -266,8 +291,11 @@ def _write_vectors(db: Runner, out: RunOutput, ids: NodeIds, runs: list[dict[str
     # Prefer a slot no kept run owns (so older runs stay instantly re-activatable).
     slot = SLOTS[next((name for name in free if name not in owned), free[0])]
     dim = int(out.user_emb.shape[1])
-    db.write("writeback/run_claim_slot", runId=out.run_id, slot=slot.name, property=slot.property,
-           userIndex=slot.user_index, movieIndex=slot.movie_index, dim=dim)
+    claimed = db.write("writeback/run_claim_slot", **lease.params, runId=out.run_id,
+                       slot=slot.name, property=slot.property, userIndex=slot.user_index,
+                       movieIndex=slot.movie_index, dim=dim)
+    if not claimed:
+        raise LeaseLostError(lease.lost_message())
     # Nobody reads this slot now: drop its indexes, write the vectors, then create the indexes,
     # so HNSW graphs are built once from all vectors (bulk population) rather than updated
     # per write; _await_slot waits for them before the switch.
@@ -310,38 +338,3 @@ def _await_slot(db: Runner, slot: Slot, timeout_s: int = 900) -> None:
     bad = [f"{r['name']} is {r['state']}" for r in states if r["state"] != "ONLINE"]
     if len(states) != 2 or bad:
         raise WritebackError("vector indexes not ONLINE: " + (", ".join(bad) or "missing"))
-
-
-def _delete_run_edges(db: Runner, run_ids: list[str], batch_size: int, progress: bool) -> int:
-    deleted = 0
-    for name, ids_query, per in (("writeback/recommended_delete", "writeback/user_ids", 20),
-                                 ("writeback/similar_delete", "writeback/movie_ids", 20)):
-        ids = db.column(ids_query)
-        step = max(1, batch_size // per)
-        deleted += db.batches(
-            name, ({"ids": ids[lo:hi].tolist(), "runIds": run_ids} for lo, hi in spans(len(ids), step)),
-            total=len(ids), desc=f"delete {name.rsplit('/', 1)[1].split('_')[0]} edges",
-            progress=progress, count="deleted", size_key="ids",
-        )
-    return deleted
-
-
-def _prune(db: Runner, run_id: str, keep_runs: int, previous: str | None, batch_size: int,
-           progress: bool) -> list[str]:
-    """Delete the runs beyond the ``keep_runs`` most recent (never the current one)."""
-    runs = db.write("writeback/runs")  # most recently switched/started first
-    keep = {run_id}
-    for r in runs:
-        if len(keep) >= keep_runs:
-            break
-        keep.add(r["runId"])
-    victims = [r["runId"] for r in runs if r["runId"] not in keep and not r["current"]]
-    if not victims:
-        return []
-    db.write("writeback/run_retire", runIds=victims)
-    if previous in victims:
-        time.sleep(SWITCH_GRACE_S)  # readers that picked it just before the switch
-    _delete_run_edges(db, victims, batch_size, progress)
-    db.write("writeback/run_delete", runIds=victims)
-    log.info("deleted %d old run(s): %s", len(victims), ", ".join(victims))
-    return victims

@@ -3,7 +3,10 @@
 Parameters are checked before anything is exported (an unknown name or a value out of
 range fails in a second, naming the parameter). The run directory is always complete,
 its ``writeback/`` folder included, so a run trained with ``--no-writeback`` can be
-written later with ``engine writeback``.
+written later with ``engine writeback``. The run records the graph it was trained on
+(:func:`engine.graphdb.binding.read_binding`) and its quality gate: its validation metric
+beside the baseline's on the same validation split (:mod:`engine.writeback.gate`); the
+write-back checks both before it writes anything.
 """
 
 from __future__ import annotations
@@ -16,17 +19,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from engine.data.selection import Export, Selection
+from engine.errors import ParameterError
+from engine.evaluate.metrics import rating_metrics
 from engine.graphdb import Runner, open_driver
+from engine.graphdb.binding import DatasetMismatchError, read_binding
 from engine.graphdb.export import export_subgraph
+from engine.graphdb.lease import WAIT_MAX_S
 from engine.graphdb.writeback import write_back
-from engine.models import DEFAULT_MODEL, make_model
+from engine.models import DEFAULT_MODEL, PopularityRecommender, make_model, model_class
 from engine.settings import Neo4jSettings
 from engine.training.checkpoint import git_sha, new_run_id, save_run
 from engine.training.protocols import fit_production
-from engine.training.selection import Carve
+from engine.training.selection import Carve, carve_validation, validation_score
 from engine.viz.training import plot_history
 from engine.writeback import WritebackSummary, build_run_output, save_run_output
+from engine.writeback.gate import RANKING_METRIC, QualityGateError, gate_record
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +56,29 @@ def resolve_device(choice: Device, model: str, params: dict[str, Any]) -> dict[s
 
 
 def export(settings: Neo4jSettings, selection: Selection, *, progress: bool = True
-           ) -> tuple[Export, str]:
-    """The selected subgraph and the name(s) of the loaded dataset."""
+           ) -> tuple[Export, dict[str, Any]]:
+    """The selected subgraph and the graph it came from (dataset binding)."""
     with open_driver(settings) as driver:
         exp = export_subgraph(driver, selection, database=settings.database, progress=progress)
-        names = [r["name"] for r in Runner(driver, settings.database).read("load/dataset_get")]
-    return exp, ",".join(names) or "unknown"
+        binding = read_binding(Runner(driver, settings.database))
+    return exp, binding
+
+
+def baseline_on_validation(exp: Export, task: str, *, valid_ratio: float, seed: int,
+                           carve: Carve, last_n: int) -> tuple[str, float]:
+    """The quality gate's baseline on the validation split the model was selected on.
+
+    Ranking: popularity's NDCG@10; rating: the RMSE of predicting the global mean rating.
+    """
+    split = carve_validation(exp.interactions, carve, ratio=valid_ratio, seed=seed, last_n=last_n)
+    if task == "rating":
+        mean = float(np.mean(split.train.rating)) if len(split.train) else float("nan")
+        rmse = rating_metrics(split.test.rating, np.full(len(split.test), mean))["rmse"]
+        return "global mean", rmse
+    popularity = PopularityRecommender()
+    popularity.fit(split.train)
+    value = validation_score(popularity, split.train, split.test).get(RANKING_METRIC, float("nan"))
+    return PopularityRecommender.name, value
 
 
 def describe_export(exp: Export) -> str:
@@ -60,6 +87,13 @@ def describe_export(exp: Export) -> str:
     return (f"exported {int(s['edges']):,} ratings of {int(s['users']):,} users on "
             f"{int(s['movies']):,} movies in {s['seconds']:.1f}s "
             f"({s['edges_per_second']:,.0f} edges/s)")
+
+
+def describe_gate(gate: dict[str, Any]) -> str:
+    """One line: the run's validation metric beside the baseline's, and the verdict."""
+    return (f"quality gate: {gate['metric']} {gate['value']:.4f} vs {gate['baseline']} "
+            f"{gate['baselineValue']:.4f} on the same validation split: "
+            f"{'passed' if gate['passed'] else 'FAILED'}")
 
 
 @dataclass
@@ -75,6 +109,7 @@ class TrainResult:
     fit_seconds: float
     writeback: WritebackSummary | None
     seconds: float
+    gate: dict[str, Any] | None = None
 
 
 def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str, Any] | None = None,
@@ -82,26 +117,41 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
           carve: Carve = "temporal-fraction",
           last_n: int = 1, seed: int = 0, tune: bool = True, device: Device = "auto",
           top_k: int = 20, runs_dir: Path = Path("runs"), writeback: bool = True,
-          keep_runs: int = 3, progress: bool = True, report: Report = log.info) -> TrainResult:
-    """Train ``model`` (default :data:`~engine.models.DEFAULT_MODEL`) on the selected subgraph."""
+          keep_runs: int = 3, wait: bool = False, force: bool = False, progress: bool = True,
+          report: Report = log.info) -> TrainResult:
+    """Train ``model`` (default :data:`~engine.models.DEFAULT_MODEL`) on the selected subgraph.
+
+    ``force`` writes the run back even if it fails its quality gate or does not fit the
+    graph's dataset (see :func:`engine.graphdb.writeback.write_back`).
+    """
     t0 = time.perf_counter()
     name = model or DEFAULT_MODEL
+    if top_k < 1 or keep_runs < 1:
+        raise ParameterError(f"top_k and keep_runs must be >= 1, got {top_k} and {keep_runs}")
+    make_model(name, params)  # parameters fail here, before the export (and the device probe)
     model_params = resolve_device(device, name, dict(params or {}))
-    make_model(name, model_params)  # parameters fail here, before the export
+    make_model(name, model_params)
     selection = selection or Selection(seed=seed)
-    exp, dataset = export(settings, selection, progress=progress)
+    exp, binding = export(settings, selection, progress=progress)
+    dataset = binding["name"] or "unknown"
     report(describe_export(exp))
     prod = fit_production(exp, name, model_params, valid_ratio=valid_ratio, seed=seed, tune=tune,
                           carve=carve, last_n=last_n)
     sel = prod.selected
+    task = model_class(name).task
+    baseline, baseline_value = baseline_on_validation(exp, task, valid_ratio=valid_ratio, seed=seed,
+                                                      carve=carve, last_n=last_n)
+    gate = gate_record(name, task, sel.valid, baseline_value, baseline)
+    report(describe_gate(gate))
     run_id = new_run_id(name)
     config = {
         "runId": run_id, "model": name, "params": sel.refit_params(), "dataset": dataset,
+        "datasetBinding": binding,
         "selection": selection.as_dict(), "validRatio": valid_ratio, "validCarve": carve,
         "seed": seed, "trainedAt": datetime.now(UTC).isoformat(), "gitSha": git_sha(),
         "exportStats": exp.stats, "fitSeconds": prod.fit_seconds,
     }
-    metrics = {"valid": sel.valid, "trials": sel.trials}
+    metrics = {"valid": sel.valid, "trials": sel.trials, "gate": gate}
     run_dir = save_run(runs_dir / run_id, model=prod.model, idmap=exp.idmap, config=config,
                        metrics=metrics, history=sel.history, trials=sel.trials)
     plot_history(sel.history.as_dict(), run_dir / "curves.png", trials=sel.trials, title=name)
@@ -109,8 +159,13 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     save_run_output(out, run_dir / "writeback")
     summary = None
     if writeback:
-        with open_driver(settings) as driver:
-            summary = write_back(driver, out, database=settings.database, keep_runs=keep_runs,
-                                 progress=progress)
+        try:
+            with open_driver(settings) as driver:
+                summary = write_back(driver, out, database=settings.database, keep_runs=keep_runs,
+                                     progress=progress, wait_s=WAIT_MAX_S if wait else None,
+                                     force=force)
+        except (QualityGateError, DatasetMismatchError) as exc:
+            raise type(exc)(f"{exc} The run is in {run_dir}.") from exc
     return TrainResult(run_id, run_dir, name, sel.refit_params(), sel.valid,
-                       len(exp.interactions), prod.fit_seconds, summary, time.perf_counter() - t0)
+                       len(exp.interactions), prod.fit_seconds, summary, time.perf_counter() - t0,
+                       gate)

@@ -26,7 +26,7 @@ def build_run_output(
     """A :class:`RunOutput` from a fitted :class:`~engine.models.base.Recommender`.
 
     ``config`` gives ``runId``, ``model``, ``params``, ``dataset`` and optionally
-    ``gitSha``/``trainedAt`` (as ``engine train`` writes them). Top-``k`` per user comes
+    ``gitSha``/``trainedAt``/``datasetBinding`` (as ``engine train`` writes them). Top-``k`` per user comes
     from ``model.recommend`` (seen excluded, batched); embeddings from
     ``model.embeddings()``; SIMILAR edges (``similar_k`` > 0) from
     ``model.similar_items()``. A rating model's scores are its predicted ratings, so they
@@ -50,4 +50,5 @@ def build_run_output(
         user_emb=user_emb, item_emb=item_emb, rec_items=items, rec_scores=scores,
         rec_ratings=scores.copy() if model.task == "rating" else None, rec_reasons=reasons,
         similar_items=sim_items, similar_scores=sim_scores, trained_at=config.get("trainedAt"),
+        binding=config.get("datasetBinding"),
     )

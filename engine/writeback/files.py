@@ -7,6 +7,7 @@ reads it back to (re-)write or roll back to that run.
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -36,7 +37,7 @@ def save_run_output(out: RunOutput, directory: Path) -> Path:
         "params": out.params, "metrics": out.metrics, "dataset": out.dataset,
         "git_sha": out.git_sha, "trained_at": trained_at,
         "num_users": out.idmap.num_users, "num_movies": out.idmap.num_movies, "k": out.k,
-        "dim": out.dim,
+        "dim": out.dim, "dataset_binding": out.binding,
     }
     (directory / RUN_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True,
                                                  default=json_default))
@@ -59,7 +60,7 @@ def load_run_output(directory: Path) -> RunOutput:
                                 f"{', '.join(missing)} (give runs/RUN_ID or runs/RUN_ID/writeback)")
     try:
         return _read(directory)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise RunDirectoryError(f"cannot read run directory {directory}: {exc}") from exc
 
 
@@ -78,4 +79,5 @@ def _read(directory: Path) -> RunOutput:
         rec_ratings=arrays.get("rec_ratings"), rec_reasons=arrays.get("rec_reasons"),
         similar_items=arrays.get("similar_items"),
         similar_scores=arrays.get("similar_scores"), trained_at=meta.get("trained_at"),
+        binding=meta.get("dataset_binding"),
     )

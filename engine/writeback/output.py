@@ -40,6 +40,9 @@ class RunOutput:
     similar_items: np.ndarray | None = None  # int64 [num_movies, Ks]
     similar_scores: np.ndarray | None = None  # float32 [num_movies, Ks]
     trained_at: str | None = None  # ISO-8601; None: the time of the first write-back
+    #: The graph it was trained on (engine.graphdb.binding.read_binding): :Dataset name,
+    #: md5, fingerprint, status and user/movie/rating counts; None for runs saved before.
+    binding: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -56,6 +59,8 @@ class RunOutput:
         """Coerce dtypes and check shapes; raises ``ValueError`` naming the bad field."""
         if not isinstance(self.run_id, str) or not self.run_id.strip():
             raise ValueError("run_id must be a non-empty string")
+        if self.binding is not None and not isinstance(self.binding, dict):
+            raise ValueError("binding must be a dict (the dataset the run was trained on)")
         n_users, n_movies = self.idmap.num_users, self.idmap.num_movies
         self.rec_items = _as(self.rec_items, np.int64, "rec_items", (n_users, None))
         k = self.rec_items.shape[1]

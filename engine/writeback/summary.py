@@ -25,6 +25,7 @@ class WritebackSummary:
     slot: str | None = None
     previous_run: str | None = None
     deleted_runs: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)  # runs a crashed writer left, deleted first
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -55,6 +56,8 @@ class WritebackSummary:
             f"  vectors     {self.user_vectors:>12,} users, {self.movie_vectors:,} movies"
             + (f" in slot {self.slot} ({SLOTS[self.slot].property})" if self.slot else ""),
         ]
+        if self.orphans:
+            lines.append(f"  deleted unfinished runs of a crashed write-back: {', '.join(self.orphans)}")
         if self.deleted_runs:
             lines.append(f"  deleted old runs: {', '.join(self.deleted_runs)}")
         lines.append(

@@ -146,3 +146,28 @@ def test_unreachable_server_gives_a_clear_message() -> None:
     assert result.exit_code == 1
     assert f"cannot reach Neo4j at bolt://127.0.0.1:{port}" in result.output
     assert "engine db start" in result.output
+
+
+def test_initial_password_reaches_neo4j_admin_exactly_through_the_argfile(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The real neo4j-admin reads the @file: the stored hash is that of the exact password."""
+    import hashlib
+
+    from engine.db.runtime import ensure_runtime
+
+    secret = '-pä ss"wo\\rd#🎬\n\tend'
+    monkeypatch.setenv("NEO4J_PASSWORD", secret)
+    monkeypatch.setenv("LC_ALL", "C")  # Java must still read the file as UTF-8
+    server = LocalServer(ServerSettings(tmp_path / "inst", free_port(), free_port(), "1g", "128m"))
+    runtime = ensure_runtime(server.cache_dir)
+    server._write_conf(runtime)
+    server._set_initial_password(runtime)
+    line = (server.home / "data" / "dbms" / "auth.ini").read_text().strip()
+    user, credential, _ = line.split(":")
+    algorithm, digest, salt, iterations = credential.split(",")
+    assert (user, algorithm) == ("neo4j", "SHA-256")
+    value = hashlib.sha256(bytes.fromhex(salt) + secret.encode()).digest()
+    for _ in range(int(iterations) - 1):
+        value = hashlib.sha256(value).digest()
+    assert value.hex() == digest
+    assert not list((server.home / "run").glob("*password*")), "the argfile must be gone"

@@ -162,3 +162,67 @@ def test_malformed_corpus_gives_documented_error_and_writes_nothing(
         assert "nothing was written" in result.output
         assert "Traceback" not in result.output
         assert _counts(clean_graph) == before, case.id  # not even --replace's wipe ran
+
+
+def _dataset(driver) -> list[dict]:  # type: ignore[no-untyped-def]
+    records, _, _ = driver.execute_query(
+        "MATCH (d:Dataset) RETURN d.name AS name, d.status AS status, d.failure AS failure, "
+        "d.fingerprint AS fingerprint")
+    return [dict(r) for r in records]
+
+
+def test_an_edited_release_is_named_before_anything_is_written(neo4j_server, clean_graph,  # type: ignore[no-untyped-def]
+                                                               tmp_path) -> None:
+    import shutil
+
+    result = engine(neo4j_server.settings, "load", "--no-progress", "--path",
+                    str(FIXTURES / "ml-latest-small"))
+    assert result.exit_code == 0, result.output
+    before, dataset = _counts(clean_graph), _dataset(clean_graph)
+    assert dataset[0]["status"] == "complete" and dataset[0]["fingerprint"]
+
+    edited = tmp_path / "ml-latest-small"
+    shutil.copytree(FIXTURES / "ml-latest-small", edited)
+    movies = edited / "movies.csv"
+    movies.write_text(movies.read_text().replace("Salt Road (1994)", "Salt Road Revised (1994)")
+                      + "999,A New Movie (2001),Drama\n")
+    result = engine(neo4j_server.settings, "load", "--no-progress", "--path", str(edited))
+    assert result.exit_code == 2, result.output
+    assert "edited release" in result.output and "--replace" in result.output
+    assert "Traceback" not in result.output
+    assert _counts(clean_graph) == before and _dataset(clean_graph) == dataset  # nothing written
+
+    result = engine(neo4j_server.settings, "load", "--no-progress", "--replace", "--path",
+                    str(edited))
+    assert result.exit_code == 0, result.output
+    got = _counts(clean_graph)
+    assert got["movies"] == before["movies"] + 1 and got["ratings"] == before["ratings"]
+    records, _, _ = clean_graph.execute_query("MATCH (m:Movie {movieId: 11}) RETURN m.title AS t")
+    assert records[0]["t"] == "Salt Road Revised (1994)"
+    (now,) = _dataset(clean_graph)
+    assert now["status"] == "complete" and now["fingerprint"] != dataset[0]["fingerprint"]
+
+
+def test_a_failed_load_marks_its_dataset_failed_with_the_reason(neo4j_server, clean_graph,  # type: ignore[no-untyped-def]
+                                                                monkeypatch) -> None:
+    import loader.ingest as ingest
+
+    data = read_movielens(FIXTURES / "ml-latest-small")
+    real = ingest._load_tags
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ingest.LoadVerificationError("tags went missing")
+
+    monkeypatch.setattr(ingest, "_load_tags", broken)
+    with pytest.raises(ingest.LoadVerificationError):
+        load_dataset(Runner(clean_graph), data, progress=False)
+    (state,) = _dataset(clean_graph)
+    assert state["status"] == "failed"
+    assert state["failure"] == "LoadVerificationError: tags went missing"
+
+    monkeypatch.setattr(ingest, "_load_tags", real)
+    summary = load_dataset(Runner(clean_graph), data, progress=False)  # resumes, completes
+    assert summary.resumed_from == len(data.ratings)
+    (state,) = _dataset(clean_graph)
+    assert state["status"] == "complete" and state["failure"] is None
+    assert _counts(clean_graph)["ratings"] == len(data.ratings)

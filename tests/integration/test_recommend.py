@@ -13,9 +13,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from engine.errors import InputError
 from engine.evaluate.segments import Thresholds, segment_users
 from engine.graphdb import Runner, queries
-from engine.graphdb.reader import Reader, UnknownIdError
+from engine.graphdb.reader import Reader, UnknownGenreError, UnknownIdError
 from engine.graphdb.writeback import write_back
 from engine.writeback import save_run_output
 from loader.ingest import wipe
@@ -110,10 +111,12 @@ def test_injection_strings_are_data(graph) -> None:  # type: ignore[no-untyped-d
     before = counts(graph.driver)
     reader = Reader(graph.driver)
     for text in INJECTIONS:
-        assert reader.recommend(1, k=5, genres=[text]) == []
+        assert for_user(graph, 1, 5, genres=[text]) == []  # the statement matches no genre
+        with pytest.raises(UnknownGenreError):  # the reader names it (issue 11)
+            reader.recommend(1, k=5, genres=[text])
         result = invoke(graph, "recommend", "--user", "1", "--genre", text, "--format", "json")
-        assert result.exit_code == 0 and json.loads(result.output) == []
-    rows = reader.recommend(1, k=5, genres=["Comedy", *INJECTIONS])
+        assert result.exit_code == 2 and f"unknown genre {text!r}" in result.output
+    rows = for_user(graph, 1, 5, genres=["Comedy", *INJECTIONS])
     assert len(rows) == 5 and all("Comedy" in r["genres"] for r in rows)
     for bad in ("1 OR 1=1", "1}) DETACH DELETE n //"):
         result = invoke(graph, "recommend", "--user", bad)
@@ -270,3 +273,22 @@ def test_run_id_with_injection_text_is_data(graph, tmp_path) -> None:  # type: i
         assert after["nodes"] == before["nodes"] + 1  # the :ModelRun
     finally:
         write_back(graph.driver, graph.out, keep_runs=5, progress=False)
+
+
+def test_unknown_genre_is_named_with_a_hint_and_nan_score_refused(graph) -> None:  # type: ignore[no-untyped-def]
+    result = engine(graph.settings, "recommend", "--user", "1", "--genre", "Comdy")
+    assert result.exit_code == 2, result.output
+    assert "unknown genre 'Comdy' (did you mean 'Comedy'?)" in result.output
+    assert "Drama" in result.output  # the genres the graph holds are listed
+    result = engine(graph.settings, "recommend", "--user", "1", "--genre", "comedy")
+    assert result.exit_code == 2 and "did you mean 'Comedy'?" in result.output
+    assert "(no rows)" not in result.output
+    # A known genre whose filters leave nothing: "(no rows)" and a hint, exit 0.
+    result = engine(graph.settings, "recommend", "--user", "1", "--genre", "Comedy",
+                    "--year", "1000:1001")
+    assert result.exit_code == 0 and "(no rows)" in result.output
+    assert "hint: no movie passes --genre/--year/--min-score together" in result.output
+    result = engine(graph.settings, "recommend", "--user", "1", "--min-score", "nan")
+    assert result.exit_code == 2 and "not a finite number" in result.output
+    with pytest.raises(InputError, match="finite"):
+        Reader(graph.driver).recommend(1, min_score=float("nan"))

@@ -1,0 +1,151 @@
+"""One write-back at a time, enforced by the database: the ``:WritebackLease`` node.
+
+A write-back first takes the lease (``cypher/writeback/lease_acquire``): a single node
+under a uniqueness constraint (:data:`engine.schema.UNIQUE_KEYS`) holding its ``owner``
+(host:pid:random) and ``expiresAt``. Taking it write-locks the node before reading it,
+so of two writers starting at once exactly one gets it; the other waits (``wait_s``,
+``engine writeback --wait``) or fails at once with :class:`LeaseHeldError`, naming the
+holder and when the lease expires.
+
+While it works, a heartbeat thread renews the lease every ``ttl_s / 3`` seconds. A writer
+that crashes stops renewing, so its lease expires after ``ttl_s`` (default
+:data:`LEASE_TTL_S`) and the next writer takes it over; that writer also cleans up the
+crashed one's half-written run (:func:`engine.graphdb.runs.clean_orphans`). The steps
+that decide what readers see -- claiming an embedding slot and the switch -- check in the
+same transaction that the lease is still this writer's (``$lease``/``$owner`` guards), so
+a writer that lost its lease (it stalled longer than ``ttl_s``) cannot switch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Final
+
+from engine.errors import ReelGraphError
+from engine.graphdb.runner import Runner
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME: Final = "writeback"
+#: Seconds a lease lasts without renewal (a crashed writer's lease is free after this).
+LEASE_TTL_S: Final = 60.0
+#: ``--wait``: how long a second writer waits for the lease at most.
+WAIT_MAX_S: Final = 3600.0
+
+
+class LeaseHeldError(ReelGraphError):
+    """Another write-back holds the lease (and this one does not wait)."""
+
+
+class LeaseLostError(ReelGraphError):
+    """The write-back's lease expired or was taken over before it finished."""
+
+
+def new_owner() -> str:
+    """``host:pid:random``: who holds a lease, readable in Neo4j Browser."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass
+class Lease:
+    """The write-back lease of one database, held by :attr:`owner` between acquire and release."""
+
+    runner: Runner
+    ttl_s: float = LEASE_TTL_S
+    owner: str = field(default_factory=new_owner)
+    name: str = LEASE_NAME
+    lost: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _beat: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """``$lease`` / ``$owner`` of the statements that must run under the lease."""
+        return {"lease": self.name, "owner": self.owner}
+
+    def _ttl(self) -> int:
+        return max(1, round(self.ttl_s))
+
+    def try_acquire(self) -> dict[str, object]:
+        """One attempt; the row says whether it was acquired and who holds the lease."""
+        return self.runner.write("writeback/lease_acquire", **self.params, ttlSeconds=self._ttl())[0]
+
+    def acquire(self, wait_s: float | None = None, poll_s: float = 0.5) -> None:
+        """Take the lease, waiting up to ``wait_s`` seconds (``None``: do not wait)."""
+        self.runner.write("schema/constraint_writebacklease")  # graphs loaded by older versions
+        deadline = time.monotonic() + (wait_s or 0.0)
+        announced = False
+        while True:
+            row = self.try_acquire()
+            if row["acquired"]:
+                break
+            if wait_s is None or time.monotonic() >= deadline:
+                how = ("re-run with --wait to queue behind it" if wait_s is None
+                       else f"waited {wait_s:.0f}s")
+                raise LeaseHeldError(
+                    f"another write-back is running (lease held by {row['owner']} since "
+                    f"{row['acquiredAt']}, expires {row['expiresAt']} unless renewed); {how}. "
+                    f"A crashed writer's lease expires by itself within {self._ttl()}s."
+                )
+            if not announced:
+                log.warning("waiting for the write-back lease held by %s", row["owner"])
+                announced = True
+            time.sleep(poll_s)
+        self._stop.clear()
+        self._beat = threading.Thread(target=self._heartbeat, name="writeback-lease", daemon=True)
+        self._beat.start()
+        log.info("write-back lease taken by %s", self.owner)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.ttl_s / 3):
+            try:
+                renewed = self.runner.write("writeback/lease_renew", **self.params,
+                                            ttlSeconds=self._ttl())[0]["renewed"]
+            except Exception as exc:  # noqa: BLE001 - retried at the next beat; expiry is the limit
+                log.warning("could not renew the write-back lease: %s", exc)
+                continue
+            if not renewed:
+                self.lost = True
+                log.error("the write-back lease of %s was lost", self.owner)
+                return
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLostError` if the heartbeat found the lease gone."""
+        if self.lost:
+            raise LeaseLostError(self.lost_message())
+
+    def lost_message(self) -> str:
+        return (f"the write-back lease of {self.owner} expired or was taken over before the "
+                "switch (was this process paused?); readers keep the previous run. Re-run the "
+                "same command: it resumes the run")
+
+    def release(self) -> None:
+        """Stop the heartbeat and delete the lease (best effort: it expires anyway)."""
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=5)
+        try:
+            self.runner.write("writeback/lease_release", **self.params)
+        except Exception as exc:  # noqa: BLE001 - never hide the write-back's own error
+            log.warning("could not release the write-back lease (it expires in %ss): %s",
+                        self._ttl(), exc)
+
+
+@contextmanager
+def hold(runner: Runner, *, wait_s: float | None = None, ttl_s: float = LEASE_TTL_S
+         ) -> Iterator[Lease]:
+    """Hold the write-back lease for the ``with`` block (see the module docstring)."""
+    lease = Lease(runner, ttl_s=ttl_s)
+    lease.acquire(wait_s)
+    try:
+        yield lease
+    finally:
+        lease.release()
