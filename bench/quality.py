@@ -269,12 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
-    results = [run_u1(args) if p == "u1" else run_ranking(p, args) for p in args.protocols]
-    print_tables(results)
+    results = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    previous.update({r["protocol"]: r for r in results})
-    args.out.write_text(json.dumps(previous, indent=1, default=float))
+    for proto in args.protocols:  # saved after each protocol: a long run keeps what it measured
+        results.append(run_u1(args) if proto == "u1" else run_ranking(proto, args))
+        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        previous[proto] = results[-1]
+        args.out.write_text(json.dumps(previous, indent=1, default=float))
+    print_tables(results)
     print(f"\nwrote {args.out} in {time.perf_counter() - t0:.0f}s")
     return 0
 

@@ -1,6 +1,7 @@
 // Purpose: why movie $movieId is (or is not) recommended to user $userId: the model's score and rank, the user's favourites
 //   closest to it by the run's vectors, favourites that fans of the movie also loved (co-rating paths), similar users who
-//   loved it, shared genres; one row, with example paths (u)-[:RATED]->(fav)<-[:RATED]-(fan)-[:RATED]->(m) for Neo4j Browser.
+//   loved it, shared genres, and for a sequence-aware run the recent rating that leads to it (becauseOf); one row,
+//   with example paths (u)-[:RATED]->(fav)<-[:RATED]-(fan)-[:RATED]->(m) for Neo4j Browser.
 // Params:
 //   $userId   INTEGER  the user
 //   $movieId  INTEGER  the movie
@@ -57,7 +58,13 @@ CALL (m, favourites) {
   LIMIT 3
   RETURN collect({movie: fav, fans: fans}) AS coRated
 }
-WITH u, m, run, rec, rated, uv, mv, favourites, topGenres, nearestFavourites,
+// Recency: the recently rated movie that leads to this one most in the run's transitions (RECOMMENDED.becauseOf).
+CALL (u, rec) {
+  UNWIND CASE WHEN properties(rec).becauseOf IS NULL THEN [] ELSE [properties(rec).becauseOf] END AS recentId
+  MATCH (u)-[r:RATED]->(recent:Movie {movieId: recentId})
+  RETURN collect({title: recent.title, yourRating: r.rating, ratedAt: r.timestamp})[0] AS recently
+}
+WITH u, m, run, rec, rated, uv, mv, favourites, topGenres, nearestFavourites, recently,
      [c IN coRated | {title: c.movie.title, yourRating: [f IN favourites WHERE f.movie = c.movie | f.rating][0],
                       fansWhoLovedBoth: c.fans}] AS coRatedFavourites,
      [c IN coRated | c.movie][0] AS bestFavourite
@@ -77,10 +84,10 @@ CALL (run, u, m, uv) {
   WHERE other <> u AND EXISTS { (other)-[r:RATED]->(m) WHERE r.rating >= 4.0 }
   RETURN count(other) AS similarUsersWhoLovedIt
 }
-WITH u, m, run, rec, rated, uv, mv, nearestFavourites, coRatedFavourites, paths, topGenres,
+WITH u, m, run, rec, rated, uv, mv, nearestFavourites, coRatedFavourites, paths, topGenres, recently,
      coalesce(similarUsersWhoLovedIt, 0) AS similarUsersWhoLovedIt,
      [(m)-[:IN_GENRE]->(g:Genre) | g.name] AS genres
-WITH u, m, run, rec, rated, nearestFavourites, coRatedFavourites, paths, similarUsersWhoLovedIt, genres,
+WITH u, m, run, rec, rated, nearestFavourites, coRatedFavourites, paths, similarUsersWhoLovedIt, genres, recently,
      [g IN genres WHERE g IN topGenres] AS sharedGenres,
      vector.similarity.cosine(uv, mv) AS vectorSimilarity,
      CASE WHEN uv IS NOT NULL AND mv IS NOT NULL AND size(uv) = size(mv)
@@ -99,6 +106,7 @@ RETURN u.userId AS userId,
        rated.rating AS yourRating,
        round(vectorSimilarity, 3) AS vectorSimilarity,
        round(embeddingDot, 4) AS embeddingDot,
+       recently AS becauseYouRecentlyRated,
        nearestFavourites,
        coRatedFavourites,
        similarUsersWhoLovedIt,
@@ -109,6 +117,7 @@ RETURN u.userId AS userId,
          WHEN run IS NULL THEN 'no model run has been written back yet'
          ELSE 'not in your top ' + toString(run.k) + ' from ' + run.model
        END
+       + CASE WHEN recently IS NULL THEN '' ELSE '; because you recently rated ' + recently.title + ' (' + toString(recently.yourRating) + ')' END
        + CASE WHEN size(coRatedFavourites) = 0 THEN '' ELSE '; ' + toString(coRatedFavourites[0].fansWhoLovedBoth) + ' fans of ' + coRatedFavourites[0].title + ' (you rated it ' + toString(coRatedFavourites[0].yourRating) + ') also loved it' END
        + CASE WHEN size(nearestFavourites) = 0 THEN '' ELSE '; closest of your favourites: ' + nearestFavourites[0].title + ' (similarity ' + toString(nearestFavourites[0].similarity) + ')' END
        + CASE WHEN similarUsersWhoLovedIt = 0 THEN '' ELSE '; ' + toString(similarUsersWhoLovedIt) + ' of your 50 most similar users loved it' END

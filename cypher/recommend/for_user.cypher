@@ -4,6 +4,9 @@
 //   scores are embedding dot products), 'cold-start:genre-popularity' (popular unrated movies in the user's
 //   top genres), 'cold-start:popularity' (popular overall). Genre and year filters apply to every path,
 //   $minScore to the model paths only (popularity counts have another scale). A null filter is ignored.
+//   Explanations: becauseYouRecentlyRated (a sequence-aware run's RECOMMENDED.becauseOf: the recent rating
+//   that leads to the movie most), because (the favourite closest by the run's vectors or SIMILAR edges),
+//   sharedGenres.
 // Params:
 //   $userId    INTEGER        the user
 //   $k         INTEGER        how many rows
@@ -50,7 +53,8 @@ CALL (u, run) {
   WITH m, r
   ORDER BY r.rank
   LIMIT toInteger($k)
-  RETURN collect({movie: m, score: r.score, rank: r.rank, predictedRating: properties(r).predictedRating, source: 'model'}) AS modelRecs
+  RETURN collect({movie: m, score: r.score, rank: r.rank, predictedRating: properties(r).predictedRating,
+                  becauseOf: properties(r).becauseOf, source: 'model'}) AS modelRecs
 }
 // 2. Next best by the run's embeddings, beyond its stored top-K.
 CALL (u, run, modelRecs) {
@@ -68,7 +72,7 @@ CALL (u, run, modelRecs) {
   WITH m, score
   ORDER BY score DESC
   LIMIT toInteger($k)
-  RETURN collect({movie: m, score: score, rank: null, predictedRating: null, source: 'model:vector'}) AS vectorRecs
+  RETURN collect({movie: m, score: score, rank: null, predictedRating: null, becauseOf: null, source: 'model:vector'}) AS vectorRecs
 }
 WITH u, run, favourites, topGenres, modelRecs + vectorRecs AS found
 // 3. Cold start: popular unrated movies in the user's top genres.
@@ -84,7 +88,7 @@ CALL (u, topGenres, found) {
   WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
   ORDER BY ratings DESC, m.movieId
   LIMIT toInteger($k)
-  RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, source: 'cold-start:genre-popularity'}) AS genreRecs
+  RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, becauseOf: null, source: 'cold-start:genre-popularity'}) AS genreRecs
 }
 WITH u, run, favourites, topGenres, found + genreRecs AS found
 // 4. Cold start: popular overall.
@@ -99,13 +103,13 @@ CALL (u, found) {
   WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
   ORDER BY ratings DESC, m.movieId
   LIMIT toInteger($k)
-  RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, source: 'cold-start:popularity'}) AS popularRecs
+  RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, becauseOf: null, source: 'cold-start:popularity'}) AS popularRecs
 }
-WITH run, favourites, topGenres, (found + popularRecs)[..toInteger($k)] AS recs
+WITH u, run, favourites, topGenres, (found + popularRecs)[..toInteger($k)] AS recs
 UNWIND range(0, size(recs) - 1) AS i
-WITH run, favourites, topGenres, recs[i] AS rec, i + 1 AS position
-WITH run, favourites, topGenres, rec, position, rec.movie AS m
-WITH run, favourites, topGenres, rec, position, m, [(m)-[:IN_GENRE]->(g:Genre) | g.name] AS genres
+WITH u, run, favourites, topGenres, recs[i] AS rec, i + 1 AS position
+WITH u, run, favourites, topGenres, rec, position, rec.movie AS m
+WITH u, run, favourites, topGenres, rec, position, m, [(m)-[:IN_GENRE]->(g:Genre) | g.name] AS genres
 // Explanation: the favourite closest to the movie by the run's vectors, else by a SIMILAR edge of the run.
 CALL (run, favourites, m, rec) {
   WITH favourites, m[run.embeddingProperty] AS mv, rec
@@ -127,7 +131,13 @@ CALL (run, favourites, m, rec, byVector) {
   LIMIT 1
   RETURN collect({title: fav.title, similarity: similarity})[0] AS bySimilarEdge
 }
-WITH run, rec, position, m, genres, coalesce(byVector, bySimilarEdge) AS because,
+// Recency: the recently rated movie that leads to this one most in the run's transitions (RECOMMENDED.becauseOf).
+CALL (u, rec) {
+  UNWIND CASE WHEN rec.becauseOf IS NULL THEN [] ELSE [rec.becauseOf] END AS recentId
+  MATCH (u)-[r:RATED]->(recent:Movie {movieId: recentId})
+  RETURN collect({title: recent.title, rating: r.rating})[0] AS recently
+}
+WITH run, rec, position, m, genres, recently, coalesce(byVector, bySimilarEdge) AS because,
      [g IN genres WHERE g IN topGenres] AS sharedGenres
 RETURN position AS rank,
        m.movieId AS movieId,
@@ -139,6 +149,7 @@ RETURN position AS rank,
        rec.source AS source,
        CASE WHEN rec.source STARTS WITH 'model' THEN run.runId END AS runId,
        because.title AS because,
+       recently.title AS becauseYouRecentlyRated,
        sharedGenres,
        CASE rec.source
          WHEN 'model' THEN run.model + ' rank ' + toString(rec.rank) + ', score ' + toString(round(rec.score, 3))
@@ -146,6 +157,7 @@ RETURN position AS rank,
          WHEN 'cold-start:genre-popularity' THEN 'popular in your genres (' + toString(toInteger(rec.score)) + ' ratings)'
          ELSE 'popular overall (' + toString(toInteger(rec.score)) + ' ratings)'
        END
+       + CASE WHEN recently IS NULL THEN '' ELSE '; because you recently rated ' + recently.title + ' (' + toString(recently.rating) + ')' END
        + CASE WHEN because IS NULL THEN '' ELSE '; close to ' + because.title + ', which you rated highly (similarity ' + toString(round(because.similarity, 2)) + ')' END
        + CASE WHEN size(sharedGenres) = 0 THEN '' ELSE '; in your genres ' + reduce(s = '', g IN sharedGenres | s + CASE WHEN s = '' THEN '' ELSE ', ' END + g) END
        AS explanation

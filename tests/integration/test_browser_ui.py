@@ -67,7 +67,7 @@ def trained(neo4j_server, driver, tmp_path_factory):  # type: ignore[no-untyped-
     runner = Runner(driver, neo4j_server.settings.database)
     wipe(runner)
     load_dataset(runner, read_movielens(bundled_dataset()), progress=False)
-    result = engine(neo4j_server.settings, "train", "--model", "bpr_mf", "--param", "epochs=3",
+    result = engine(neo4j_server.settings, "train", "--model", "bpr_mf", "--param", "epochs=3", "--force",
                     "--no-progress", "--out", str(tmp_path_factory.mktemp("runs")), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     yield driver

@@ -36,7 +36,7 @@ def test_browser_guide_queries_run_in_order(neo4j_server, clean_graph, tmp_path)
 
     root = Path(__file__).resolve().parents[2]
     load_dataset(Runner(clean_graph), read_movielens(bundled_dataset()), progress=False)
-    result = engine(neo4j_server.settings, "train", "--model", "bpr_mf", "--param", "epochs=3",
+    result = engine(neo4j_server.settings, "train", "--model", "bpr_mf", "--param", "epochs=3", "--force",
                     "--no-progress", "--out", str(tmp_path), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     blocks = re.findall(r"```cypher\n(.*?)```", (root / "browser" / "guide.md").read_text(), flags=re.S)

@@ -42,7 +42,7 @@ def report(neo4j_server, driver, tmp_path_factory):  # type: ignore[no-untyped-d
     load_dataset(Runner(driver), read_movielens(BUNDLED), progress=False)
     runs = tmp / "runs"
     result = engine(neo4j_server.settings, "train", "--model", "bpr_mf",
-                                      "--param", "epochs=5", "--no-progress", "--out", str(runs),
+                                      "--param", "epochs=5", "--force", "--no-progress", "--out", str(runs),
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     (run_dir,) = list(runs.iterdir())
