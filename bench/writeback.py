@@ -40,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 from engine.data import IdMap  # noqa: E402
 from engine.db import LocalServer, free_port  # noqa: E402
 from engine.graphdb import Runner, connect  # noqa: E402
+from engine.graphdb.writeback import write_back  # noqa: E402
 from engine.settings import Neo4jSettings, ServerSettings  # noqa: E402
-from engine.writeback import RunOutput, write_back  # noqa: E402
+from engine.writeback import RunOutput  # noqa: E402
 from loader import bundled_dataset  # noqa: E402
 from loader.bulk import bulk_load  # noqa: E402
 from loader.ingest import wipe  # noqa: E402
@@ -51,10 +52,9 @@ RESULTS = ROOT / "bench" / "results" / "writeback.json"
 
 
 def add_server_args(parser: argparse.ArgumentParser) -> None:
-    """--uri/--user/--password (an external server, WIPED) or --heap/--pagecache (private one)."""
+    """--uri/--user (an external server, WIPED; password from NEO4J_PASSWORD) or --heap/--pagecache."""
     parser.add_argument("--uri", help="use this server (it is WIPED) instead of a private one")
     parser.add_argument("--user", default="neo4j")
-    parser.add_argument("--password", default=os.environ.get("NEO4J_PASSWORD"))
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--pagecache", default="1g")
 
@@ -78,7 +78,7 @@ def local_server(args: argparse.Namespace) -> Iterator[LocalServer | None]:
 def client_settings(args: argparse.Namespace, local: LocalServer | None) -> Neo4jSettings:
     if local is not None:
         return local.client_settings()
-    return Neo4jSettings(uri=args.uri, user=args.user, password=args.password)
+    return Neo4jSettings(uri=args.uri, user=args.user, password=os.environ.get("NEO4J_PASSWORD"))
 
 
 @contextmanager
