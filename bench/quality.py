@@ -142,11 +142,10 @@ def run_reference(ref: dict[str, Any], split: Split, valid: Split) -> dict[str, 
 
 def run_default(name: str, export: Any, split: Split, how: str, arg: float) -> dict[str, Any]:
     """The engine default through the engine's own selection and evaluation code."""
-    carve = "random" if how == "random" else how
     t0 = time.perf_counter()
     ev = evaluate_holdout(export, name, None, split, protocol={}, ks=(10, 20),
                           valid_ratio=arg if how != "temporal-last-n" else 0.25, seed=0,
-                          carve=carve, last_n=int(arg) if how == "temporal-last-n" else 1)  # type: ignore[arg-type]
+                          carve=how, last_n=int(arg) if how == "temporal-last-n" else 1)  # type: ignore[arg-type]
     row = ev.rows[name]
     return {"label": f"{name} (default)" if name == DEFAULT_MODEL else name,
             "params": ev.selected["params"], "valid": ev.selected["valid"].get("ndcg@10"),

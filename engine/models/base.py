@@ -126,6 +126,14 @@ class Recommender(abc.ABC):
         """``(user_emb [U,d], item_emb [I,d])`` float32 for write-back, or ``None``."""
         return None
 
+    def reasons(self, users: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        """Why each recommendation ``(users[r], items[r, k])`` was made, or ``None``.
+
+        An item index per recommendation (int64 ``[n, K]``, -1 for none); ``None`` for a
+        model that gives no reasons (the default).
+        """
+        return None
+
     def similar_items(self, k: int = 10, batch_size: int = 1024
                       ) -> tuple[np.ndarray, np.ndarray] | None:
         """Top-``k`` cosine neighbours of every item by its vector, self excluded.

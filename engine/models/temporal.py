@@ -58,6 +58,19 @@ def standardise(scores: np.ndarray) -> np.ndarray:
     return (s - mean) / np.where(sd > 0, sd, 1.0)
 
 
+def sequence_part(context: sp.csr_matrix, transition: np.ndarray, seq_items: np.ndarray,
+                  num_items: int) -> np.ndarray:
+    """``std(z T)`` over the whole catalogue -> float32 ``[n, I]``.
+
+    ``context`` ``[n, S]`` is the users' context on the covered items, ``transition``
+    ``[S, S]``; uncovered items score 0 before standardising.
+    """
+    out = np.zeros((context.shape[0], num_items), dtype=np.float32)
+    if len(seq_items):
+        out[:, seq_items] = context @ transition
+    return standardise(out)
+
+
 def _rows_of(
     scores: np.ndarray, rows: Callable[[np.ndarray], np.ndarray]
 ) -> Callable[[np.ndarray], np.ndarray]:
@@ -141,10 +154,8 @@ class TemporalGraphFilter(GraphFilterCF):
     def sequence_scores(self, users: np.ndarray) -> np.ndarray:
         """``std(z_u T)`` for ``users`` (zeros when the transition part is off)."""
         users = np.asarray(users, dtype=np.int64)
-        out = np.zeros((len(users), self.num_items), dtype=np.float32)
-        if len(self.seq_items):
-            out[:, self.seq_items] = self.context[users][:, self.seq_items] @ self.transition
-        return standardise(out)
+        return sequence_part(self.context[users][:, self.seq_items], self.transition, self.seq_items,
+                             self.num_items)
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """``std(p_u H) + α std(z_u T)`` -> float32 ``[n, I]``."""
@@ -210,15 +221,15 @@ class TemporalGraphFilter(GraphFilterCF):
                 t = transition_filter(train, reg=seq_reg, half_life=probe.seq_half_life,
                                       window=probe.seq_window, horizon=horizon, decay=probe.seq_decay,
                                       items=seq_items)
-                full = np.zeros((len(users), train.num_items), dtype=np.float32)
-                full[:, seq_items] = context @ t
-                sequence[(seq_reg, horizon)] = standardise(full)
+                sequence[(seq_reg, horizon)] = sequence_part(context, t, seq_items, train.num_items)
+        profiles = {recency: recency_profile(train, recency, probe.recency_floor)
+                    for recency in values["recency"]}
         trials: list[dict[str, Any]] = []
         for reg in values["reg"]:
             model = cls.create({**base, "reg": reg, "seq_weight": 0.0})
             model.fit(train)
             for recency in values["recency"]:
-                model.profile = recency_profile(train, recency, model.recency_floor)
+                model.profile = profiles[recency]
                 taste = model.taste_scores(users)
                 point = {**base, "reg": reg, "recency": recency}
                 for alpha in values["seq_weight"]:

@@ -21,7 +21,6 @@ def build_run_output(
     *,
     k: int = 20,
     similar_k: int = 10,
-    batch: int = 1024,
 ) -> RunOutput:
     """A :class:`RunOutput` from a fitted :class:`~engine.models.base.Recommender`.
 
@@ -30,15 +29,12 @@ def build_run_output(
     from ``model.recommend`` (seen excluded, batched); embeddings from
     ``model.embeddings()``; SIMILAR edges (``similar_k`` > 0) from
     ``model.similar_items()``. A rating model's scores are its predicted ratings, so they
-    are also stored as ``predictedRating``. A model with ``reasons(users, items)`` (the
+    are also stored as ``predictedRating``. A model whose ``reasons(users, items)`` gives some (the
     temporal filter) names, per recommendation, the recent rating that leads to it.
     """
     users = np.arange(idmap.num_users, dtype=np.int64)
     items, scores = model.recommend(users, k=k, exclude_seen=True)
-    reasons = None
-    if hasattr(model, "reasons"):
-        reasons = np.concatenate([model.reasons(users[lo:lo + batch], items[lo:lo + batch])
-                                  for lo in range(0, len(users), batch)]) if len(users) else None
+    reasons = model.reasons(users, items)
     emb = model.embeddings()
     user_emb, item_emb = (None, None) if emb is None else emb
     similar = model.similar_items(similar_k) if similar_k > 0 and idmap.num_movies > 1 else None

@@ -21,12 +21,12 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.db import LocalServer, free_port
+from engine.db import LocalServer
 from engine.graphdb import Runner, connect
-from engine.settings import ServerSettings
 from loader import bundled_dataset, read_movielens
 from loader.bulk import bulk_load, marker_path
 from loader.ingest import load_dataset
+from tests.integration._server import private_server
 from tests.integration.test_load import _counts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,12 +37,8 @@ SMALL = {"users": 610, "movies": 9742, "genres": 19, "ratings": 100_836, "tags":
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    settings = ServerSettings(tmp_path_factory.mktemp("neo4j-private"), free_port(), free_port(),
-                              "1g", "256m")
-    srv = LocalServer(settings)
-    srv.start(timeout=240)
-    yield srv
-    srv.stop()
+    with private_server(tmp_path_factory, "neo4j-private", heap="1g", timeout=240) as srv:
+        yield srv
 
 
 @pytest.fixture()

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import pytest
 from neo4j.exceptions import ServiceUnavailable, TransientError
 
-from engine.db import LocalServer, free_port
+from engine.db import LocalServer
 from engine.graphdb import Runner, connect
-from engine.settings import ServerSettings
 from loader import read_movielens
 from loader.ingest import LoadConflictError, load_dataset
 from loader.wipe import WipeError, wipe
+from tests.integration._server import private_server
 from tests.integration.test_load import FIXTURES, _counts
 
 USERS = MOVIES = 1000  # complete bipartite: 1M RATED edges on 2,000 nodes
@@ -26,12 +26,8 @@ USERS = MOVIES = 1000  # complete bipartite: 1M RATED edges on 2,000 nodes
 
 @pytest.fixture(scope="module")
 def small_heap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    settings = ServerSettings(tmp_path_factory.mktemp("neo4j-1g"), free_port(), free_port(),
-                              "1g", "256m")
-    server = LocalServer(settings)
-    server.start(timeout=300)
-    yield server
-    server.stop()
+    with private_server(tmp_path_factory, "neo4j-1g", heap="1g", timeout=300) as server:
+        yield server
 
 
 def test_dense_graph_wipes_on_a_1g_heap_where_node_batches_run_out_of_memory(small_heap) -> None:  # type: ignore[no-untyped-def]
