@@ -13,7 +13,7 @@
 //   $genres    LIST<STRING>   keep movies in any of these genres (null or [] = all)
 //   $yearMin   INTEGER        keep movies from this year on (null = no bound)
 //   $yearMax   INTEGER        keep movies up to this year (null = no bound)
-//   $minScore  FLOAT          keep model rows scoring at least this (null = no bound)
+//   $minScore  FLOAT          keep model rows whose score (as shown, 4 decimals) is at least this (null = no bound)
 // Example:
 //   :param {userId: 1, k: 10, genres: null, yearMin: null, yearMax: null, minScore: null}
 MATCH (u:User {userId: toInteger($userId)})
@@ -46,7 +46,7 @@ WITH u, run, topGenres,
 CALL (u, run) {
   MATCH (u)-[r:RECOMMENDED]->(m:Movie)
   WHERE r.runId = run.runId
-    AND ($minScore IS NULL OR r.score >= $minScore)
+    AND ($minScore IS NULL OR round(r.score, 4) >= $minScore)
     AND ($yearMin IS NULL OR m.year >= $yearMin)
     AND ($yearMax IS NULL OR m.year <= $yearMax)
     AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(g:Genre) WHERE g.name IN $genres })
@@ -68,7 +68,7 @@ CALL (u, run, modelRecs) {
     AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(g:Genre) WHERE g.name IN $genres })
   WITH m, uv, m[run.embeddingProperty] AS mv
   WITH m, reduce(s = 0.0, i IN range(0, size(uv) - 1) | s + uv[i] * mv[i]) AS score
-  WHERE $minScore IS NULL OR score >= $minScore
+  WHERE $minScore IS NULL OR round(score, 4) >= $minScore
   WITH m, score
   ORDER BY score DESC
   LIMIT toInteger($k)
