@@ -81,17 +81,21 @@ def model_option(func: F) -> F:
 
 @click.command()
 def models() -> None:
-    """List the models `engine train --model` accepts (the default is marked *).
+    """List the models `engine train --model` accepts (the defaults are marked *).
+
+    The default depends on the catalogue's size (the size rule, printed last).
 
     \b
     Example:
       engine models
     """
-    from engine.models import DEFAULT_MODEL, MODELS
+    from engine.models import MODELS
+    from engine.models.sizing import DENSE, SCALABLE, size_rule
 
     for name, cls in sorted(MODELS.items()):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        click.echo(f"{'*' if name == DEFAULT_MODEL else ' '} {name:<18} {cls.task:<8} {doc}")
+        click.echo(f"{'*' if name in (DENSE, SCALABLE) else ' '} {name:<18} {cls.task:<8} {doc}")
+    click.echo(f"* {size_rule()}")
 
 
 @click.command()
@@ -131,8 +135,12 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
     A validation split of each user's latest ratings drives early stopping and tuning
     (--valid-split random for a random one); the chosen configuration is then refitted on
     ALL selected ratings, so what is written back reflects users' newest ratings. The
-    default model is the temporal graph filter (see `engine models`). Held-out test
-    metrics are `engine evaluate`'s job.
+    default model follows the catalogue's size: the temporal graph filter
+    (temporal_filter, dense [I, I] filters) up to 10,000 movies, and above that its
+    scalable form (scalable_filter: dense on the 3,000 most-rated movies, low-rank
+    factors on every movie), which trains at MovieLens-25M shape (bench/scale.py; see
+    `engine models`). On large graphs the grid is tuned on a seeded sample of 2,000
+    validation users. Held-out test metrics are `engine evaluate`'s job.
     The run becomes current only if its validation NDCG@10 beats popularity's on the same
     split (a rating model's RMSE the global mean's) and the graph still holds the dataset
     it was trained on; --force overrides both.
@@ -157,7 +165,8 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
     click.echo(f"checkpoint: {result.run_dir}")
     if result.writeback is not None:
         click.echo(f"write-back: {result.writeback}")
-    click.echo(f"train finished in {result.seconds:.1f}s")
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in (result.stages or {}).items())
+    click.echo(f"train finished in {result.seconds:.1f}s ({stages})")
 
 
 @click.command()

@@ -19,8 +19,8 @@ import numpy as np
 from engine.data.selection import Export, Selection
 from engine.errors import InputError
 from engine.evaluate.segments import THRESHOLDS, Thresholds
-from engine.jobs.train import Device, describe_export, export, resolve_device
-from engine.models import DEFAULT_MODEL, make_model
+from engine.jobs.train import Device, check_params, choose_model, describe_export, export, resolve_device
+from engine.models import DEFAULT_MODEL
 from engine.settings import Neo4jSettings
 from engine.training.protocols import (
     Evaluation,
@@ -70,12 +70,13 @@ def evaluate(settings: Neo4jSettings, *, model: str | None = None,
     """Evaluate ``model`` beside popularity; returns the result and where its JSON went."""
     name = model or DEFAULT_MODEL
     model_params = resolve_device(device, name, dict(params or {}))
-    make_model(name, model_params)
+    check_params(model, model_params)
     if protocol.how == "ml100k-u1" and protocol.u1_path is None:
         raise InputError("--split ml100k-u1 needs --u1 PATH (the ml-100k zip or folder)")
     selection = selection or Selection(seed=protocol.seed)
     exp, dataset = export(settings, selection, progress=progress)
     report(describe_export(exp))
+    name = choose_model(model, exp, model_params, report)
     pairs = u1_pairs(protocol.u1_path, exp) if protocol.how == "ml100k-u1" else None  # type: ignore[arg-type]
     how: SplitName = "pairs" if protocol.how == "ml100k-u1" else protocol.how  # type: ignore[assignment]
     split = make_split(exp.interactions, how, ratio=protocol.test_ratio, seed=protocol.seed,

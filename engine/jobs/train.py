@@ -11,6 +11,7 @@ write-back checks both before it writes anything.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -30,10 +31,11 @@ from engine.graphdb.export import export_subgraph
 from engine.graphdb.lease import WAIT_MAX_S
 from engine.graphdb.writeback import write_back
 from engine.models import DEFAULT_MODEL, PopularityRecommender, make_model, model_class
+from engine.models.sizing import DENSE, SCALABLE, check_memory, default_model_for
 from engine.settings import Neo4jSettings
 from engine.training.checkpoint import git_sha, new_run_id, save_run
 from engine.training.protocols import fit_production
-from engine.training.selection import Carve, carve_validation, validation_score
+from engine.training.selection import Carve, carve_validation, sample_validation, validation_score
 from engine.viz.training import plot_history
 from engine.writeback import WritebackSummary, build_run_output, save_run_output
 from engine.writeback.gate import RANKING_METRIC, QualityGateError, gate_record
@@ -71,6 +73,7 @@ def baseline_on_validation(exp: Export, task: str, *, valid_ratio: float, seed: 
     Ranking: popularity's NDCG@10; rating: the RMSE of predicting the global mean rating.
     """
     split = carve_validation(exp.interactions, carve, ratio=valid_ratio, seed=seed, last_n=last_n)
+    split, _ = sample_validation(split, seed=seed)  # the users the model was tuned on
     if task == "rating":
         mean = float(np.mean(split.train.rating)) if len(split.train) else float("nan")
         rmse = rating_metrics(split.test.rating, np.full(len(split.test), mean))["rmse"]
@@ -79,6 +82,33 @@ def baseline_on_validation(exp: Export, task: str, *, valid_ratio: float, seed: 
     popularity.fit(split.train)
     value = validation_score(popularity, split.train, split.test).get(RANKING_METRIC, float("nan"))
     return PopularityRecommender.name, value
+
+
+def check_params(model: str | None, params: dict[str, Any] | None) -> None:
+    """``params`` must suit ``model`` or, with no model named, one of the size rule's defaults."""
+    if model is not None:
+        make_model(model, params)
+        return
+    try:
+        make_model(DENSE, params)
+    except ParameterError:
+        make_model(SCALABLE, params)  # a scalable-only parameter; otherwise this error is the news
+
+
+def choose_model(model: str | None, exp: Export, params: dict[str, Any], report: Report) -> str:
+    """``model``, or the size rule's default for the exported catalogue; memory checked.
+
+    A fit that would not fit in the available memory stops here with one line
+    (:class:`~engine.models.sizing.MemoryBudgetError`), before any work.
+    """
+    inter = exp.interactions
+    name = model or default_model_for(inter.num_items)
+    if model is None:
+        report(f"default model for {inter.num_items:,} movies: {name} (engine models: the size rule)")
+        make_model(name, params)
+    need = check_memory(name, inter.num_users, inter.num_items, len(inter))
+    log.info("%s: estimated peak %.1f GiB", name, need / 2**30)
+    return name
 
 
 def describe_export(exp: Export) -> str:
@@ -110,6 +140,7 @@ class TrainResult:
     writeback: WritebackSummary | None
     seconds: float
     gate: dict[str, Any] | None = None
+    stages: dict[str, float] | None = None  # wall seconds: export, train (refit within), score, ...
 
 
 def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str, Any] | None = None,
@@ -124,20 +155,35 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     ``force`` writes the run back even if it fails its quality gate or does not fit the
     graph's dataset (see :func:`engine.graphdb.writeback.write_back`).
     """
-    t0 = time.perf_counter()
+    t0 = last = time.perf_counter()
+    stages: dict[str, float] = {}
+
+    def lap(stage: str) -> None:  # wall seconds per stage (the run's stages.json)
+        nonlocal last
+        now = time.perf_counter()
+        stages[stage] = round(now - last, 2)
+        last = now
+
     name = model or DEFAULT_MODEL
     if top_k < 1 or keep_runs < 1:
         raise ParameterError(f"top_k and keep_runs must be >= 1, got {top_k} and {keep_runs}")
-    make_model(name, params)  # parameters fail here, before the export (and the device probe)
+    check_params(model, params)  # parameters fail here, before the export (and the device probe)
     model_params = resolve_device(device, name, dict(params or {}))
-    make_model(name, model_params)
+    check_params(model, model_params)
     selection = selection or Selection(seed=seed)
     exp, binding = export(settings, selection, progress=progress)
     dataset = binding["name"] or "unknown"
     report(describe_export(exp))
+    lap("export")
+    name = choose_model(model, exp, model_params, report)
     prod = fit_production(exp, name, model_params, valid_ratio=valid_ratio, seed=seed, tune=tune,
                           carve=carve, last_n=last_n)
+    lap("train")
+    stages["refit"] = round(prod.fit_seconds, 2)
     sel = prod.selected
+    if sel.sample and sel.sample["tunedOnUsers"] < sel.sample["validUsers"]:
+        report(f"tuned on a seeded sample of {sel.sample['tunedOnUsers']:,} of "
+               f"{sel.sample['validUsers']:,} validation users")
     task = model_class(name).task
     baseline, baseline_value = baseline_on_validation(exp, task, valid_ratio=valid_ratio, seed=seed,
                                                       carve=carve, last_n=last_n)
@@ -149,13 +195,16 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
         "datasetBinding": binding,
         "selection": selection.as_dict(), "validRatio": valid_ratio, "validCarve": carve,
         "seed": seed, "trainedAt": datetime.now(UTC).isoformat(), "gitSha": git_sha(),
-        "exportStats": exp.stats, "fitSeconds": prod.fit_seconds,
+        "exportStats": exp.stats, "fitSeconds": prod.fit_seconds, "tuning": sel.sample,
     }
     metrics = {"valid": sel.valid, "trials": sel.trials, "gate": gate}
+    lap("baseline")
     run_dir = save_run(runs_dir / run_id, model=prod.model, idmap=exp.idmap, config=config,
                        metrics=metrics, history=sel.history, trials=sel.trials)
     plot_history(sel.history.as_dict(), run_dir / "curves.png", trials=sel.trials, title=name)
-    out = build_run_output(prod.model, exp.idmap, config, metrics, k=top_k)
+    lap("save")
+    out = build_run_output(prod.model, exp.idmap, config, metrics, k=top_k, progress=progress)
+    lap("score")
     save_run_output(out, run_dir / "writeback")
     summary = None
     if writeback:
@@ -166,6 +215,8 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
                                      force=force)
         except (QualityGateError, DatasetMismatchError) as exc:
             raise type(exc)(f"{exc} The run is in {run_dir}.") from exc
+    lap("writeback")
+    (run_dir / "stages.json").write_text(json.dumps(stages, indent=2))
     return TrainResult(run_id, run_dir, name, sel.refit_params(), sel.valid,
                        len(exp.interactions), prod.fit_seconds, summary, time.perf_counter() - t0,
-                       gate)
+                       gate, stages)

@@ -2,7 +2,8 @@
 
 ``MODELS`` maps each model's ``name`` to its class; :func:`load_model` restores any saved
 checkpoint by reading the name from its ``config.json``. :data:`DEFAULT_MODEL` is the
-model the engine trains unless told otherwise (see ``bench/`` for why).
+model the engine trains unless told otherwise on a catalogue up to the dense limit;
+:func:`engine.models.sizing.default_model_for` applies the size rule (see ``bench/``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from engine.models.lightgcn import LightGCNCSR
 from engine.models.popularity import PopularityRecommender
 from engine.models.pyg_lightgcn import PyGLightGCN
 from engine.models.rating import BiasedMF
+from engine.models.scalable import ScalableTemporalFilter
 from engine.models.temporal import TemporalGraphFilter
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "PopularityRecommender",
     "PyGLightGCN",
     "Recommender",
+    "ScalableTemporalFilter",
     "Task",
     "TemporalGraphFilter",
     "TrainSettings",
@@ -54,13 +57,14 @@ MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
     for cls in (
         PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF,
-        TemporalGraphFilter, ItemAutoRec, HeteroSAGERecommender, HeteroGATRecommender,
+        TemporalGraphFilter, ScalableTemporalFilter, ItemAutoRec, HeteroSAGERecommender, HeteroGATRecommender,
         HeteroSAGERatingModel, BiasedMF,
     )
 }
 
-#: Name of the default model: the temporal graph filter (best validated quality on the
-#: temporal protocols T1/T2 and on P1; bench/quality.py).
+#: Name of the default model on catalogues up to ``sizing.DENSE_MAX_ITEMS`` movies: the
+#: temporal graph filter (best validated quality on T1/T2 and P1; bench/quality.py). Above
+#: that the default is ``scalable_filter`` (:func:`engine.models.sizing.default_model_for`).
 DEFAULT_MODEL = TemporalGraphFilter.name
 
 

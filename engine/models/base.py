@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from engine.data.interactions import Interactions
 from engine.errors import ParameterError
@@ -60,6 +61,8 @@ class Recommender(abc.ABC):
     name: ClassVar[str]
     task: ClassVar[Task] = "ranking"
     needs_graph: ClassVar[bool] = False
+    #: ``score`` returns a new array the caller may modify (no defensive copy needed).
+    fresh_scores: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.num_users = 0
@@ -98,28 +101,34 @@ class Recommender(abc.ABC):
         k: int = 10,
         exclude_seen: bool = True,
         batch_size: int = 1024,
+        progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` items per user, best first: ``(items int64 [n,k], scores float32 [n,k])``.
 
         Scores are computed in batches of ``batch_size`` users, so memory is
         ``O(batch_size * num_items)``, never ``O(num_users * num_items)``. With
         ``exclude_seen`` the train items of each user (kept from :meth:`fit`) are masked;
-        if fewer than ``k`` items remain, the tail holds ``-inf`` scores.
+        if fewer than ``k`` items remain, the tail holds ``-inf`` scores. ``progress`` shows a
+        bar (users/s).
         """
         self._check_fitted()
         users = np.asarray(users, dtype=np.int64).reshape(-1)
         k = min(k, self.num_items)
         items_out = np.empty((len(users), k), dtype=np.int64)
         scores_out = np.empty((len(users), k), dtype=np.float32)
+        bar = tqdm(total=len(users), desc=f"top-{k} {self.name}", unit="users", disable=not progress,
+                   leave=False)
         for start in range(0, len(users), batch_size):
             batch = users[start : start + batch_size]
-            s = np.array(self.score(batch), dtype=np.float32, copy=True)
+            bar.update(len(batch))
+            s = np.array(self.score(batch), dtype=np.float32, copy=not self.fresh_scores)
             if exclude_seen:
                 assert self._seen is not None
                 mask_seen(s, batch, self._seen)
             items_out[start : start + len(batch)], scores_out[start : start + len(batch)] = top_k(
                 s, k
             )
+        bar.close()
         return items_out, scores_out
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray] | None:

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from engine.data.interactions import Interactions
 from engine.models.graph_filter import GraphFilterCF
@@ -131,20 +132,32 @@ class TemporalGraphFilter(GraphFilterCF):
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, train: Interactions, valid: Interactions | None, graph: object) -> FitHistory:
-        history = super()._fit(train, valid, graph)
+        history = self._fit_taste(train, valid, graph)
         t0 = time.perf_counter()
         self.profile = recency_profile(train, self.recency, self.recency_floor)
         self.context = latest_context(train, self.seq_half_life, self.seq_window)
-        self.seq_items = frequent_items(train, self.seq_min_ratings)
+        self.seq_items = self.sequence_items(train)
         if self.seq_weight > 0 and len(self.seq_items):
-            self.transition = transition_filter(
-                train, reg=self.seq_reg, half_life=self.seq_half_life, window=self.seq_window,
-                horizon=self.seq_horizon, decay=self.seq_decay, items=self.seq_items)
+            self.transition = self.fit_transition(train, self.seq_items, self.seq_reg, self.seq_horizon)
         else:
             self.seq_items = np.zeros(0, dtype=np.int64)
             self.transition = np.zeros((0, 0), dtype=np.float32)
         history.fit_seconds += time.perf_counter() - t0
+        history.info["sequence_seconds"] = time.perf_counter() - t0
         return history
+
+    def _fit_taste(self, train: Interactions, valid: Interactions | None, graph: object) -> FitHistory:
+        """The taste filter ``H`` (here the dense :class:`GraphFilterCF`)."""
+        return super()._fit(train, valid, graph)
+
+    def sequence_items(self, train: Interactions) -> np.ndarray:
+        """Items the transition filter covers (those with ``seq_min_ratings`` ratings)."""
+        return frequent_items(train, self.seq_min_ratings)
+
+    def fit_transition(self, train: Interactions, items: np.ndarray, reg: float, horizon: int) -> np.ndarray:
+        """The transition filter ``T`` over ``items`` with λ ``reg`` and ``horizon``."""
+        return transition_filter(train, reg=reg, half_life=self.seq_half_life, window=self.seq_window,
+                                 horizon=horizon, decay=self.seq_decay, items=items)
 
     # ------------------------------------------------------------------ inference
     def taste_scores(self, users: np.ndarray) -> np.ndarray:
@@ -213,18 +226,20 @@ class TemporalGraphFilter(GraphFilterCF):
             return np.searchsorted(users, us)
 
         probe = cls.create({**base, "seq_weight": 0.0})
-        seq_items = frequent_items(train, probe.seq_min_ratings)
+        seq_items = probe.sequence_items(train)
         context = latest_context(train, probe.seq_half_life, probe.seq_window)[users][:, seq_items]
         sequence = {}
         if any(a > 0 for a in values["seq_weight"]) and len(seq_items):
             for seq_reg, horizon in itertools.product(values["seq_reg"], values["seq_horizon"]):
-                t = transition_filter(train, reg=seq_reg, half_life=probe.seq_half_life,
-                                      window=probe.seq_window, horizon=horizon, decay=probe.seq_decay,
-                                      items=seq_items)
+                t = probe.fit_transition(train, seq_items, seq_reg, horizon)
                 sequence[(seq_reg, horizon)] = sequence_part(context, t, seq_items, train.num_items)
         profiles = {recency: recency_profile(train, recency, probe.recency_floor)
                     for recency in values["recency"]}
         trials: list[dict[str, Any]] = []
+        per_taste = sum(1 if a == 0 else len(sequence) for a in values["seq_weight"])
+        bar = tqdm(total=len(values["reg"]) * len(values["recency"]) * per_taste,
+                   desc=f"tune {cls.name} ({len(users):,} users)", unit="point", leave=False,
+                   disable=None)  # shown on a terminal only
         for reg in values["reg"]:
             model = cls.create({**base, "reg": reg, "seq_weight": 0.0})
             model.fit(train)
@@ -241,6 +256,8 @@ class TemporalGraphFilter(GraphFilterCF):
                         if config[0] is not None:
                             params.update(seq_reg=config[0], seq_horizon=config[1])
                         trials.append({"params": params, "summary": summary})
+                        bar.update()
+        bar.close()
         return trials
 
     # ------------------------------------------------------------------ persistence

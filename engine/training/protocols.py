@@ -33,6 +33,7 @@ from engine.errors import InputError
 from engine.evaluate.metrics import evaluate_ranking, rating_metrics, summarise_by_segment
 from engine.evaluate.segments import THRESHOLDS, Thresholds
 from engine.models import PopularityRecommender, Recommender, make_model
+from engine.models.ops import DEFAULT_CACHE
 from engine.training.selection import Carve, Selected, fit_model, select_on_validation
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def fit_production(export: Export, name: str, params: dict[str, Any] | None = No
     everything = export.interactions
     selected = select_on_validation(export, everything, name, params, valid_ratio=valid_ratio,
                                     seed=seed, tune=tune, carve=carve, last_n=last_n)
+    DEFAULT_CACHE.clear()  # the carve's operators are not the refit's (GBs at 25M ratings)
     t0 = time.perf_counter()
     model = make_model(name, selected.refit_params())
     fit_model(model, export, everything)
@@ -116,6 +118,7 @@ def evaluate_holdout(export: Export, name: str, params: dict[str, Any] | None, s
     selected = select_on_validation(export, split.train, name, params, valid_ratio=valid_ratio,
                                     seed=seed, tune=tune, k=min(ks), carve=carve, last_n=last_n)
     systems: dict[str, Recommender] = {}
+    DEFAULT_CACHE.clear()
     t0 = time.perf_counter()
     model = make_model(name, selected.refit_params())
     fit_model(model, export, split.train)

@@ -18,7 +18,7 @@ import numpy as np
 from engine.data.interactions import Interactions
 from engine.data.selection import Export
 from engine.data.splits import Split, per_user_random, temporal_per_user_fraction, temporal_per_user_last_n
-from engine.evaluate.metrics import evaluate_ranking, rating_metrics
+from engine.evaluate.metrics import evaluate_ranking, interaction_csr, rating_metrics
 from engine.models import FitHistory, Recommender, make_model, model_class
 
 if TYPE_CHECKING:
@@ -34,8 +34,27 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
                         "seq_reg": [1000.0], "seq_horizon": [1, 10],
                         "seq_weight": [0.0, 0.25, 0.5, 0.75, 1.0]},
 }
+GRIDS["scalable_filter"] = dict(GRIDS["temporal_filter"])
 
 Carve = Literal["random", "temporal-last-n", "temporal-fraction"]
+
+#: Validation users the grid is measured on; larger graphs tune on a seeded sample of them.
+MAX_TUNE_USERS = 2000
+
+
+def sample_validation(split: Split, max_users: int = MAX_TUNE_USERS, seed: int = 0) -> tuple[Split, int]:
+    """``split`` with its validation part cut to a seeded sample of ``max_users`` users.
+
+    Training rows are untouched; returns the split and how many validation users it had.
+    On a large graph the grid is measured on the sample (scored users x catalogue is the
+    cost), and the run says so.
+    """
+    users = np.unique(split.test.user)
+    if len(users) <= max_users:
+        return split, len(users)
+    keep = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
+    log.info("tuning on a seeded sample of %d of %d validation users", max_users, len(users))
+    return Split(train=split.train, test=split.test.subset(np.isin(split.test.user, keep))), len(users)
 
 
 def carve_validation(train: Interactions, how: Carve, *, ratio: float, seed: int,
@@ -90,6 +109,7 @@ class Selected:
     history: FitHistory
     valid: dict[str, float]
     trials: list[dict[str, Any]] = field(default_factory=list)
+    sample: dict[str, int] = field(default_factory=dict)  # validation users, and those tuned on
 
     def refit_params(self) -> dict[str, Any]:
         """Params for the refit on train+valid: the epoch count early stopping chose."""
@@ -122,6 +142,8 @@ def select_on_validation(export: Export, train: Interactions, name: str,
                          last_n: int = 1) -> Selected:
     """Fit on a validation carve of ``train``; grid-search closed-form models if ``tune``."""
     split = carve_validation(train, carve, ratio=valid_ratio, seed=seed, last_n=last_n)
+    split, n_valid = sample_validation(split, seed=seed)
+    sample = {"validUsers": n_valid, "tunedOnUsers": int(len(np.unique(split.test.user)))}
     task = model_class(name).task
     base = dict(params or {})
     grid = GRIDS.get(name, {}) if tune else {}
@@ -130,7 +152,9 @@ def select_on_validation(export: Export, train: Interactions, name: str,
     key = "rating_rmse" if task == "rating" else f"ndcg@{k}"
     cls = model_class(name)
     if tune and grid and hasattr(cls, "tune"):  # a model that fits its grid faster itself
-        return _select_tuned(cls, base, grid, split, key, k)
+        chosen = _select_tuned(cls, base, grid, split, key, k)
+        chosen.sample = sample
+        return chosen
     trials: list[dict[str, Any]] = []
     best: Selected | None = None
     best_value = np.inf if task == "rating" else -np.inf
@@ -150,15 +174,18 @@ def select_on_validation(export: Export, train: Interactions, name: str,
             best_value = value if np.isfinite(value) else best_value
     assert best is not None
     best.trials = trials
+    best.sample = sample
     return best
 
 
 def _select_tuned(cls: type[Recommender], base: dict[str, Any], grid: dict[str, list[Any]],
                   split: Split, key: str, k: int) -> Selected:
     """Selection through the model's own ``tune`` (every grid point measured on ``split.test``)."""
+    seen, relevant = interaction_csr(split.train), interaction_csr(split.test)  # once for the grid
 
     def measure(score_fn: Any) -> dict[str, float]:
-        return dict(evaluate_ranking(score_fn, split.train, split.test, ks=(k,), with_auc=False).summary)
+        return dict(evaluate_ranking(score_fn, split.train, split.test, ks=(k,), with_auc=False,
+                                     seen=seen, relevant=relevant).summary)
 
     results = cls.tune(base, grid, split.train, split.test, measure)  # type: ignore[attr-defined]
     trials = [{"params": r["params"], key: r["summary"].get(key, float("nan"))} for r in results]

@@ -21,6 +21,7 @@ def build_run_output(
     *,
     k: int = 20,
     similar_k: int = 10,
+    progress: bool = False,
 ) -> RunOutput:
     """A :class:`RunOutput` from a fitted :class:`~engine.models.base.Recommender`.
 
@@ -33,7 +34,7 @@ def build_run_output(
     temporal filter) names, per recommendation, the recent rating that leads to it.
     """
     users = np.arange(idmap.num_users, dtype=np.int64)
-    items, scores = model.recommend(users, k=k, exclude_seen=True)
+    items, scores = model.recommend(users, k=k, exclude_seen=True, progress=progress)
     reasons = model.reasons(users, items)
     emb = model.embeddings()
     user_emb, item_emb = (None, None) if emb is None else emb

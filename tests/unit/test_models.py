@@ -37,6 +37,7 @@ from engine.models import (
     PopularityRecommender,
     PyGLightGCN,
     Recommender,
+    ScalableTemporalFilter,
     TemporalGraphFilter,
     load_model,
 )
@@ -60,6 +61,9 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "temporal_filter": lambda: TemporalGraphFilter(reg=1.0, time_weight=1.0, time_scale=60.0, rank=2,
                                                    lowpass_weight=0.5, recency=3.0, seq_weight=0.5,
                                                    seq_reg=1.0, seq_horizon=2),
+    "scalable_filter": lambda: ScalableTemporalFilter(reg=1.0, time_weight=1.0, time_scale=60.0, rank=2,
+                                                      lowpass_weight=0.5, recency=3.0, seq_weight=0.5,
+                                                      seq_reg=1.0, seq_horizon=2, head_items=6),
     "bpr_mf": lambda: BPRMF(dim=8, lr=0.05, epochs=40, batch_size=32, reg=1e-4),
     "lightgcn_csr": lambda: LightGCNCSR(dim=8, num_layers=2, lr=0.05, epochs=40, batch_size=32),
     "pyg_lightgcn": lambda: PyGLightGCN(dim=8, num_layers=2, lr=0.05, epochs=40, batch_size=32),
