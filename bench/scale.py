@@ -50,15 +50,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 USERS_25M, MOVIES_25M, RATINGS_25M = 162_541, 59_047, 25_000_000
+from bench.load import jvm_peak_rss_mib  # noqa: E402  (VmHWM of a process, in MiB)
+
 RESULTS = ROOT / "bench" / "results" / "scale.json"
-
-
-def jvm_peak_rss_mib(pid: int) -> float:
-    """``VmHWM`` (peak RSS) of process ``pid`` in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float, str]:

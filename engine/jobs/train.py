@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from engine.data.selection import Export, Selection
+from engine.data.splits import Split
 from engine.errors import ParameterError
 from engine.evaluate.metrics import rating_metrics
 from engine.graphdb import Runner, open_driver
@@ -35,7 +36,7 @@ from engine.models.sizing import DENSE, SCALABLE, check_memory, default_model_fo
 from engine.settings import Neo4jSettings
 from engine.training.checkpoint import git_sha, new_run_id, save_run
 from engine.training.protocols import fit_production
-from engine.training.selection import Carve, carve_validation, sample_validation, validation_score
+from engine.training.selection import Carve, validation_score
 from engine.viz.training import plot_history
 from engine.writeback import WritebackSummary, build_run_output, save_run_output
 from engine.writeback.gate import RANKING_METRIC, QualityGateError, gate_record
@@ -66,14 +67,11 @@ def export(settings: Neo4jSettings, selection: Selection, *, progress: bool = Tr
     return exp, binding
 
 
-def baseline_on_validation(exp: Export, task: str, *, valid_ratio: float, seed: int,
-                           carve: Carve, last_n: int) -> tuple[str, float]:
-    """The quality gate's baseline on the validation split the model was selected on.
+def baseline_on_validation(split: Split, task: str) -> tuple[str, float]:
+    """The quality gate's baseline on ``split``, the validation split the model was selected on.
 
     Ranking: popularity's NDCG@10; rating: the RMSE of predicting the global mean rating.
     """
-    split = carve_validation(exp.interactions, carve, ratio=valid_ratio, seed=seed, last_n=last_n)
-    split, _ = sample_validation(split, seed=seed)  # the users the model was tuned on
     if task == "rating":
         mean = float(np.mean(split.train.rating)) if len(split.train) else float("nan")
         rmse = rating_metrics(split.test.rating, np.full(len(split.test), mean))["rmse"]
@@ -185,8 +183,8 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
         report(f"tuned on a seeded sample of {sel.sample['tunedOnUsers']:,} of "
                f"{sel.sample['validUsers']:,} validation users")
     task = model_class(name).task
-    baseline, baseline_value = baseline_on_validation(exp, task, valid_ratio=valid_ratio, seed=seed,
-                                                      carve=carve, last_n=last_n)
+    assert sel.split is not None
+    baseline, baseline_value = baseline_on_validation(sel.split, task)
     gate = gate_record(name, task, sel.valid, baseline_value, baseline)
     report(describe_gate(gate))
     run_id = new_run_id(name)

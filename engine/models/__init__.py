@@ -27,6 +27,7 @@ from engine.models.popularity import PopularityRecommender
 from engine.models.pyg_lightgcn import PyGLightGCN
 from engine.models.rating import BiasedMF
 from engine.models.scalable import ScalableTemporalFilter
+from engine.models.sizing import DENSE
 from engine.models.temporal import TemporalGraphFilter
 
 __all__ = [
@@ -65,7 +66,7 @@ MODELS: dict[str, type[Recommender]] = {
 #: Name of the default model on catalogues up to ``sizing.DENSE_MAX_ITEMS`` movies: the
 #: temporal graph filter (best validated quality on T1/T2 and P1; bench/quality.py). Above
 #: that the default is ``scalable_filter`` (:func:`engine.models.sizing.default_model_for`).
-DEFAULT_MODEL = TemporalGraphFilter.name
+DEFAULT_MODEL = DENSE
 
 
 def model_class(name: str) -> type[Recommender]:

@@ -65,12 +65,20 @@ from engine.models.ops import (
 )
 from engine.models.params import check_float, check_int
 
-__all__ = ["GraphFilterCF", "top_singular_vectors"]
+__all__ = ["GraphFilterCF", "degree_scales", "top_singular_vectors"]
 
 log = logging.getLogger(__name__)
 
 _DENSE_SVD_MAX = 16_000_000  # Gram entries up to which a dense eigh is used (4000²)
 MAX_ITEMS = 20_000  # dense [I, I] float32 filters: 20k items = 1.6 GB per matrix
+
+
+def degree_scales(degree: np.ndarray, exponent: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(D^{-e}, D^{e})`` of item degrees as float64 vectors (a zero degree scales to 0)."""
+    deg = np.asarray(degree, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        d_neg = np.where(deg > 0, deg ** (-exponent), 0.0)
+    return d_neg, deg**exponent
 
 
 def top_singular_vectors(m: sp.csr_matrix, k: int, seed: int = 0) -> np.ndarray:
@@ -191,9 +199,7 @@ class GraphFilterCF(Recommender):
         self.item_degree = deg.astype(np.float32)
         if self.lowpass_weight > 0 and self.rank > 0:
             v = self._lowpass_basis(x)
-            with np.errstate(divide="ignore"):
-                d_neg = np.where(deg > 0, deg ** (-self.degree_exp), 0.0)
-            d_pos = deg**self.degree_exp
+            d_neg, d_pos = degree_scales(deg, self.degree_exp)
             m = ((d_neg[:, None] * v) @ (v.T * d_pos[None, :])).astype(np.float32)
             s_m = float(np.std(sample @ m)) or 1.0
             h = h + np.float32(self.lowpass_weight / s_m) * m
@@ -216,12 +222,10 @@ class GraphFilterCF(Recommender):
         """Spectral factors of the low-pass part (``None`` if it is disabled)."""
         if self.basis.shape[1] == 0 or self._seen is None:
             return None
-        deg = self.item_degree.astype(np.float64)
-        with np.errstate(divide="ignore"):
-            d_neg = np.where(deg > 0, deg ** (-self.degree_exp), 0.0)
+        d_neg, d_pos = degree_scales(self.item_degree, self.degree_exp)
         v = self.basis.astype(np.float64)
         users = self._seen @ (d_neg[:, None] * v)
-        items = (deg**self.degree_exp)[:, None] * v
+        items = d_pos[:, None] * v
         return users.astype(np.float32), items.astype(np.float32)
 
     def _state(self) -> dict[str, np.ndarray]:

@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 from engine.data.interactions import Interactions
 from engine.models.ease import ease_weights
+from engine.models.graph_filter import degree_scales
 from engine.models.history import FitHistory
 from engine.models.linalg import randomized_svd
 from engine.models.ops import DEFAULT_CACHE, csr_fingerprint, degree_normalised, fingerprint
@@ -114,6 +115,7 @@ class ScalableTemporalFilter(TemporalGraphFilter):
         self.svd_iterations = check_int("svd_iterations", svd_iterations, 0, 20)
         self.head = np.zeros(0, dtype=np.int64)  # head item indices [h]
         self.scale_lowpass = 0.0  # α_M / s_M
+        self._lowpass_parts: tuple[np.ndarray, ...] | None = None  # derived from basis + degrees
 
     # ------------------------------------------------------------------ fitting
     def _fit_taste(self, train: Interactions, valid: Interactions | None, graph: object) -> FitHistory:
@@ -157,6 +159,7 @@ class ScalableTemporalFilter(TemporalGraphFilter):
                                        niter=self.svd_iterations, seed=self.seed)[1])
         else:
             self.basis = np.zeros((x.shape[1], 0), dtype=np.float32)
+        self._lowpass_parts = None
         lap("svd")
         rng = np.random.default_rng(self.seed)
         sample = x[np.sort(rng.choice(x.shape[0], size=min(self.scale_sample, x.shape[0]), replace=False))]
@@ -184,17 +187,23 @@ class ScalableTemporalFilter(TemporalGraphFilter):
                                  horizon=horizon, decay=self.seq_decay, items=items, sequences="items",
                                  rows=self.seq_rows)
 
-    def _factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(D^{-e} V_k, D^{e} V_k)``, both ``[I, k]`` float32."""
-        deg = self.item_degree.astype(np.float64)
-        with np.errstate(divide="ignore"):
-            d_neg = np.where(deg > 0, deg ** (-self.degree_exp), 0.0).astype(np.float32)
-        d_pos = (deg**self.degree_exp).astype(np.float32)
-        return d_neg[:, None] * self.basis, d_pos[:, None] * self.basis
+    def _factors(self) -> tuple[np.ndarray, ...]:
+        """``(L = D^{-e} V_k, R = D^{e} V_k, ΣR, R^T R, R[head])``, computed once per fit or load.
+
+        ``L`` and ``R`` are ``[I, k]`` float32; the sums, Gram and head rows float64 (the
+        per-user mean and variance of :meth:`_taste`), so no score batch recomputes them.
+        """
+        if self._lowpass_parts is None:
+            d_neg, d_pos = degree_scales(self.item_degree, self.degree_exp)
+            left = d_neg.astype(np.float32)[:, None] * self.basis
+            right = d_pos.astype(np.float32)[:, None] * self.basis
+            r64 = right.astype(np.float64)
+            self._lowpass_parts = (left, right, r64.sum(axis=0), r64.T @ r64, r64[self.head])
+        return self._lowpass_parts
 
     def _lowpass(self, rows: object) -> np.ndarray:
         """``(r D^{-e} V)(D^{e} V)^T`` for user rows ``r`` (sparse ``[n, I]``) -> ``[n, I]``."""
-        left, right = self._factors()
+        left, right = self._factors()[:2]
         return np.asarray(rows @ left, dtype=np.float32) @ right.T
 
     # ------------------------------------------------------------------ inference
@@ -210,12 +219,11 @@ class ScalableTemporalFilter(TemporalGraphFilter):
         h = np.asarray(p[:, self.head] @ self.filter, dtype=np.float32)
         n_items = float(self.num_items)
         if self.basis.shape[1]:
-            left, right = self._factors()
+            left, right, r_sum, r_gram, r_head = self._factors()
             lo = np.asarray(p @ left, dtype=np.float64) * self.scale_lowpass
-            r64 = right.astype(np.float64)
-            lp_head = lo @ r64[self.head].T
-            total = lo @ r64.sum(axis=0) + h.sum(axis=1)
-            squares = (np.einsum("ij,jk,ik->i", lo, r64.T @ r64, lo)
+            lp_head = lo @ r_head.T
+            total = lo @ r_sum + h.sum(axis=1)
+            squares = (np.einsum("ij,jk,ik->i", lo, r_gram, lo)
                        + (2.0 * lp_head * h + h.astype(np.float64) ** 2).sum(axis=1))
         else:
             lo, right = np.zeros((len(h), 0)), np.zeros((self.num_items, 0), dtype=np.float32)
@@ -259,3 +267,4 @@ class ScalableTemporalFilter(TemporalGraphFilter):
         super()._load_state(state)
         self.head = state["head"].astype(np.int64)
         self.scale_lowpass = float(state["scale_lowpass"][0])
+        self._lowpass_parts = None

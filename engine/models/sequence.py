@@ -177,8 +177,7 @@ def frequent_items(inter: Interactions, min_ratings: int) -> np.ndarray:
 
 def transition_filter(inter: Interactions, *, reg: float, half_life: float, window: int,
                       horizon: int, decay: float, items: np.ndarray | None = None,
-                      sequences: str = "all", positions: int | None = None,
-                      rows: int | None = None) -> np.ndarray:
+                      sequences: str = "all", rows: int | None = None) -> np.ndarray:
     """``T = (Z^T Z + reg I)^{-1} Z^T Y`` (float32; module docstring).
 
     With ``items`` (indices), contexts and targets are restricted to those items and ``T``
@@ -186,14 +185,12 @@ def transition_filter(inter: Interactions, *, reg: float, half_life: float, wind
     ``sequences="items"`` drops the other items from the sequences first (the context is
     then the previous ``window`` ratings *of those items*; memory ``O(nnz)`` of the kept
     ratings only -- the large-catalogue path), ``"all"`` keeps them as positions.
-    ``positions`` caps the rows at each user's latest positions (:func:`context_rows`);
-    ``rows`` caps their total, with the largest per-user cap that fits (:func:`positions_within`).
+    ``rows`` caps the regression rows at each user's latest positions, with the largest
+    per-user cap whose total fits (:func:`positions_within`, :func:`context_rows`).
     """
     if items is not None and sequences == "items":
         inter = restrict(inter, items)
-    if rows is not None:
-        cap = positions_within(inter, rows)
-        positions = cap if positions is None or cap is None else min(positions, cap)
+    positions = positions_within(inter, rows) if rows is not None else None
     z, y = context_rows(inter, half_life, window, horizon, decay, positions)
     if items is not None:
         z, y = z[:, items], y[:, items]

@@ -110,6 +110,7 @@ class Selected:
     valid: dict[str, float]
     trials: list[dict[str, Any]] = field(default_factory=list)
     sample: dict[str, int] = field(default_factory=dict)  # validation users, and those tuned on
+    split: Split | None = field(default=None, repr=False)  # the (sampled) validation split used
 
     def refit_params(self) -> dict[str, Any]:
         """Params for the refit on train+valid: the epoch count early stopping chose."""
@@ -153,7 +154,7 @@ def select_on_validation(export: Export, train: Interactions, name: str,
     cls = model_class(name)
     if tune and grid and hasattr(cls, "tune"):  # a model that fits its grid faster itself
         chosen = _select_tuned(cls, base, grid, split, key, k)
-        chosen.sample = sample
+        chosen.sample, chosen.split = sample, split
         return chosen
     trials: list[dict[str, Any]] = []
     best: Selected | None = None
@@ -174,7 +175,7 @@ def select_on_validation(export: Export, train: Interactions, name: str,
             best_value = value if np.isfinite(value) else best_value
     assert best is not None
     best.trials = trials
-    best.sample = sample
+    best.sample, best.split = sample, split
     return best
 
 
