@@ -9,11 +9,13 @@ Graph model (Neo4j)::
     (:User {userId, gender?, age?, occupation?, zip?})
     (:Movie {movieId, title, year?, imdbId?, tmdbId?})
     (:Genre {name})
-    (:User)-[:RATED {rating, timestamp}]->(:Movie)
+    (:User {liveRun?, liveVersion?, liveAsOf?, liveCount?, liveDigest?})   set by engine refresh
+    (:User)-[:RATED {rating, timestamp, ratedAt?}]->(:Movie)   ratedAt: written live (engine rate)
     (:User)-[:TAGGED {tag, timestamp}]->(:Movie)
     (:Movie)-[:IN_GENRE]->(:Genre)
     (:Dataset {name, source, md5, fingerprint, status, loadedAt, counts, synthetic})
-    (:User)-[:RECOMMENDED {score, rank, runId, predictedRating?, becauseOf?}]->(:Movie)
+    (:User)-[:RECOMMENDED {score, rank, runId, predictedRating?, becauseOf?,
+                           version?, source?, supersededAt?}]->(:Movie)   live lists: version > 0
     (:Movie)-[:SIMILAR {score, runId}]->(:Movie)
     (:ModelRun {runId, model, params, metrics, dataset, trainedAt, gitSha, current, status})
     (:WritebackLease {name, owner, acquiredAt, expiresAt})    one write-back at a time
@@ -84,6 +86,21 @@ class Prop:
     FINGERPRINT: Final = "fingerprint"
     OWNER: Final = "owner"
     EXPIRES_AT: Final = "expiresAt"
+    RATED_AT: Final = "ratedAt"
+    VERSION: Final = "version"
+    SUPERSEDED_AT: Final = "supersededAt"
+    LIVE_RUN: Final = "liveRun"
+    LIVE_VERSION: Final = "liveVersion"
+    LIVE_AS_OF: Final = "liveAsOf"
+    LIVE_COUNT: Final = "liveCount"
+    LIVE_DIGEST: Final = "liveDigest"
+    LIVE_SEQ: Final = "liveSeq"
+
+#: ``RECOMMENDED.source`` of the lists ``engine refresh`` writes (the write-back's have none: 'model').
+LIVE_SOURCE: Final = "model:live"
+
+#: Indexes beyond the constraints' (each with its statement ``cypher/schema/<name>.cypher``).
+INDEXES: Final[tuple[str, ...]] = ("index_rated_at", "index_recommended_superseded")
 
 
 #: Uniqueness constraints, created before any data: (constraint name, label, key); each has

@@ -1,6 +1,7 @@
 // Purpose: top-$k recommendations for a user from the current model run, with score (4 decimals), source and a one-line explanation.
 //   Rows come from the first paths that apply, in this order, until there are $k (column source):
-//   'model' (the run's RECOMMENDED edges), 'model:vector' (next best by the run's embeddings, for runs whose
+//   'model' (the run's RECOMMENDED edges), 'model:live' (the same, refreshed by engine refresh after the user's
+//   latest ratings; the user's liveVersion names the list), 'model:vector' (next best by the run's embeddings, for runs whose
 //   scores are embedding dot products), 'cold-start:genre-popularity' (popular unrated movies in the user's
 //   top genres), 'cold-start:popularity' (popular overall). Genre and year filters apply to every path,
 //   $minScore to the model paths only (popularity counts have another scale). A null filter is ignored.
@@ -41,11 +42,12 @@ CALL (best) {
   RETURN collect(genre) AS topGenres
 }
 WITH u, run, topGenres,
-     [b IN best WHERE b.rating >= 4.0 | {title: b.movie.title, movie: b.movie, vector: b.movie[run.embeddingProperty]}][..10] AS favourites
-// 1. The run's stored top-K.
-CALL (u, run) {
+     [b IN best WHERE b.rating >= 4.0 | {title: b.movie.title, movie: b.movie, vector: b.movie[run.embeddingProperty]}][..10] AS favourites,
+     CASE WHEN u.liveRun = run.runId THEN u.liveVersion ELSE 0 END AS listVersion
+// 1. The run's stored top-K: the list of the user's version (0: the write-back's; > 0: engine refresh's live list).
+CALL (u, run, listVersion) {
   MATCH (u)-[r:RECOMMENDED]->(m:Movie)
-  WHERE r.runId = run.runId
+  WHERE r.runId = run.runId AND coalesce(r.version, 0) = listVersion
     AND ($minScore IS NULL OR round(r.score, 4) >= $minScore)
     AND ($yearMin IS NULL OR m.year >= $yearMin)
     AND ($yearMax IS NULL OR m.year <= $yearMax)
@@ -54,7 +56,7 @@ CALL (u, run) {
   ORDER BY r.rank
   LIMIT toInteger($k)
   RETURN collect({movie: m, score: r.score, rank: r.rank, predictedRating: properties(r).predictedRating,
-                  becauseOf: properties(r).becauseOf, source: 'model'}) AS modelRecs
+                  becauseOf: properties(r).becauseOf, source: coalesce(r.source, 'model')}) AS modelRecs
 }
 // 2. Next best by the run's embeddings, beyond its stored top-K.
 CALL (u, run, modelRecs) {
@@ -153,6 +155,7 @@ RETURN position AS rank,
        sharedGenres,
        CASE rec.source
          WHEN 'model' THEN run.model + ' rank ' + toString(rec.rank) + ', score ' + toString(round(rec.score, 3))
+         WHEN 'model:live' THEN run.model + ' rank ' + toString(rec.rank) + ', score ' + toString(round(rec.score, 3)) + ', refreshed with your latest ratings'
          WHEN 'model:vector' THEN run.model + ' embedding score ' + toString(round(rec.score, 3)) + ', beyond its stored top ' + toString(run.k)
          WHEN 'cold-start:genre-popularity' THEN 'popular in your genres (' + toString(toInteger(rec.score)) + ' ratings)'
          ELSE 'popular overall (' + toString(toInteger(rec.score)) + ' ratings)'

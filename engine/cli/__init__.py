@@ -19,6 +19,7 @@ from engine import __version__
 from engine.cli.common import AppContext, EngineGroup
 from engine.cli.db import db
 from engine.cli.demo import demo
+from engine.cli.live import rate, refresh
 from engine.cli.load import load
 from engine.cli.recommend import explain, recommend, similar, writeback
 from engine.cli.train import evaluate, models, train
@@ -52,7 +53,8 @@ def cli(ctx: click.Context, uri: str | None, user: str | None, database: str | N
     ctx.obj = AppContext(uri=uri, user=user, database=database, verbose=verbose)
 
 
-for command in (db, demo, load, recommend, similar, explain, writeback, train, evaluate, models, viz):
+for command in (db, demo, load, recommend, similar, explain, writeback, train, evaluate, models, viz,
+                rate, refresh):
     cli.add_command(command)
 
 

@@ -9,6 +9,7 @@
 * :mod:`~engine.graphdb.lease`    -- one write-back at a time (a lease node with an expiry)
 * :mod:`~engine.graphdb.runs`     -- orphan runs of crashed writers, pruning old runs
 * :mod:`~engine.graphdb.binding`  -- a run is written only into the dataset it was trained on
+* :mod:`~engine.graphdb.live`     -- new ratings in, refreshed lists out (versioned, switched whole)
 * :mod:`~engine.graphdb.reader`   -- the ``cypher/recommend`` reads, values made plain
 
 Everything above this package (data, models, training, evaluation, write-back output,

@@ -62,6 +62,8 @@ class Lease:
     ttl_s: float = LEASE_TTL_S
     owner: str = field(default_factory=new_owner)
     name: str = LEASE_NAME
+    #: what holds it, in messages ("write-back"; "refresh" for the live lease of engine refresh)
+    what: str = "write-back"
     lost: bool = False
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _beat: threading.Thread | None = field(default=None, repr=False)
@@ -91,12 +93,12 @@ class Lease:
                 how = ("re-run with --wait to queue behind it" if wait_s is None
                        else f"waited {wait_s:.0f}s")
                 raise LeaseHeldError(
-                    f"another write-back is running (lease held by {row['owner']} since "
+                    f"another {self.what} is running (lease held by {row['owner']} since "
                     f"{row['acquiredAt']}, expires {row['expiresAt']} unless renewed); {how}. "
                     f"A crashed writer's lease expires by itself within {self._ttl()}s."
                 )
             if not announced:
-                log.warning("waiting for the write-back lease held by %s", row["owner"])
+                log.warning("waiting for the %s lease held by %s", self.what, row["owner"])
                 announced = True
             time.sleep(poll_s)
         self._stop.clear()
@@ -140,10 +142,14 @@ class Lease:
 
 
 @contextmanager
-def hold(runner: Runner, *, wait_s: float | None = None, ttl_s: float = LEASE_TTL_S
-         ) -> Iterator[Lease]:
-    """Hold the write-back lease for the ``with`` block (see the module docstring)."""
-    lease = Lease(runner, ttl_s=ttl_s)
+def hold(runner: Runner, *, wait_s: float | None = None, ttl_s: float = LEASE_TTL_S,
+         name: str = LEASE_NAME, what: str = "write-back") -> Iterator[Lease]:
+    """Hold the lease ``name`` for the ``with`` block (see the module docstring).
+
+    The write-back's is :data:`LEASE_NAME`; ``engine refresh`` holds its own (``"live"``),
+    so one refresher runs per database beside at most one write-back.
+    """
+    lease = Lease(runner, ttl_s=ttl_s, name=name, what=what)
     lease.acquire(wait_s)
     try:
         yield lease

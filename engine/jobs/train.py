@@ -30,6 +30,7 @@ from engine.graphdb import Runner, open_driver
 from engine.graphdb.binding import DatasetMismatchError, read_binding
 from engine.graphdb.export import export_subgraph
 from engine.graphdb.lease import WAIT_MAX_S
+from engine.graphdb.live import now
 from engine.graphdb.writeback import write_back
 from engine.models import DEFAULT_MODEL, PopularityRecommender, make_model, model_class
 from engine.models.sizing import DENSE, SCALABLE, check_memory, default_model_for
@@ -59,12 +60,16 @@ def resolve_device(choice: Device, model: str, params: dict[str, Any]) -> dict[s
 
 
 def export(settings: Neo4jSettings, selection: Selection, *, progress: bool = True
-           ) -> tuple[Export, dict[str, Any]]:
-    """The selected subgraph and the graph it came from (dataset binding)."""
+           ) -> tuple[Export, dict[str, Any], str]:
+    """The selected subgraph, the graph it came from (dataset binding), and when (database clock).
+
+    ``engine refresh`` folds in the ratings written (``ratedAt``) after that time.
+    """
     with open_driver(settings) as driver:
+        started = now(Runner(driver, settings.database))
         exp = export_subgraph(driver, selection, database=settings.database, progress=progress)
         binding = read_binding(Runner(driver, settings.database))
-    return exp, binding
+    return exp, binding, started
 
 
 def baseline_on_validation(split: Split, task: str) -> tuple[str, float]:
@@ -169,7 +174,7 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     model_params = resolve_device(device, name, dict(params or {}))
     check_params(model, model_params)
     selection = selection or Selection(seed=seed)
-    exp, binding = export(settings, selection, progress=progress)
+    exp, binding, exported_at = export(settings, selection, progress=progress)
     dataset = binding["name"] or "unknown"
     report(describe_export(exp))
     lap("export")
@@ -192,7 +197,8 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
         "runId": run_id, "model": name, "params": sel.refit_params(), "dataset": dataset,
         "datasetBinding": binding,
         "selection": selection.as_dict(), "validRatio": valid_ratio, "validCarve": carve,
-        "seed": seed, "trainedAt": datetime.now(UTC).isoformat(), "gitSha": git_sha(),
+        "seed": seed, "exportedAt": exported_at, "trainedAt": datetime.now(UTC).isoformat(),
+        "gitSha": git_sha(),
         "exportStats": exp.stats, "fitSeconds": prod.fit_seconds, "tuning": sel.sample,
     }
     metrics = {"valid": sel.valid, "trials": sel.trials, "gate": gate}

@@ -34,6 +34,7 @@ from engine.data.interactions import Interactions
 from engine.evaluate.metrics import rating_metrics
 from engine.models.base import Task
 from engine.models.fit import TrainSettings, fit_loop
+from engine.models.foldin import ridge_users
 from engine.models.history import FitHistory
 from engine.models.params import check_float, check_int
 from engine.models.torch_base import TorchRecommender
@@ -127,6 +128,15 @@ class ItemAutoRec(TorchRecommender):
             self.item_code = torch.sigmoid(net.encoder(r)).cpu().numpy().astype(np.float32)
             self.user_weight = net.decoder.weight.detach().cpu().numpy().astype(np.float32)
             self.user_bias = net.decoder.bias.detach().cpu().numpy().astype(np.float32)
+
+    def _fold_users(self, history: Interactions) -> None:
+        """New users' decoder rows ``(W_u, b_u)``: ridge regression of their ratings on ``[H_i, 1]``."""
+        k = self.item_code.shape[1]
+        phi = np.hstack([self.item_code, np.ones((self.num_items, 1), np.float32)])
+        # training minimises SSE + 0.5·reg·|W|², so each user's ridge λ is 0.5·reg
+        theta = ridge_users(history.to_csr(binary=False), phi,
+                            reg=np.r_[np.full(k, max(0.5 * self.reg, 1e-3)), 0.0])
+        self.user_weight, self.user_bias = theta[:, :k].copy(), theta[:, k].copy()
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """Predicted ratings ``W_u · H_i + b_u`` (clipped) -> float32 ``[n, I]``."""

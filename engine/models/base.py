@@ -9,6 +9,7 @@ Modelled on ``implicit.recommender_base.RecommenderBase``::
     items, s = model.similar_items(k=10) or None     # nearest items by the model's item vectors
     user_emb, item_emb = model.embeddings() or (None, None)
     model.save(path); same = SomeModel.load(path)    # config.json + state.npz, no pickle
+    live = model.fold_in(history)                    # new users' rows, no retraining (engine refresh)
 
 ``task`` says what the scores mean: ``"ranking"`` (higher is more relevant) or
 ``"rating"`` (``score``/``predict`` return predicted ratings; evaluation adds RMSE/MAE and
@@ -28,6 +29,7 @@ Subclasses store every constructor argument under the same attribute name (so
 from __future__ import annotations
 
 import abc
+import copy
 import inspect
 import json
 import logging
@@ -177,6 +179,30 @@ class Recommender(abc.ABC):
             sel = (inv >= start) & (inv < start + 1024)
             out[sel] = block[inv[sel] - start, items[sel]]
         return out
+
+    # ------------------------------------------------------------------ fold-in
+    def fold_in(self: R, history: Interactions) -> R:
+        """The fitted model over other users, with no retraining: ``history``'s users ``0..n-1``.
+
+        ``history`` holds each user's whole rating history (indices of this model's items;
+        ``num_items`` must match). The item side is shared, the user side is derived from
+        ``history`` by :meth:`_fold_users`: the user's rows through the item filter
+        (item-item and graph-filter models), a least-squares user vector on the item
+        factors (factor, GNN and rating models). The result is a full :class:`Recommender`:
+        ``recommend`` excludes the history, ``reasons`` and ``embeddings`` describe the new
+        users. ``engine refresh`` uses it for users whose ratings changed after training.
+        """
+        self._check_fitted()
+        if history.num_items != self.num_items:
+            raise ValueError(f"history has {history.num_items} items; {self.name} has {self.num_items}")
+        view = copy.copy(self)
+        view.num_users = int(history.num_users)
+        view._seen = history.to_csr(binary=True)
+        view._fold_users(history)
+        return view
+
+    def _fold_users(self, history: Interactions) -> None:  # noqa: B027
+        """Set this copy's user-side state from ``history`` (default: the seen rows only)."""
 
     # ------------------------------------------------------------------ parameters
     @classmethod

@@ -232,6 +232,6 @@ class GraphFilterCF(Recommender):
         return {"filter": self.filter, "basis": self.basis, "item_degree": self.item_degree}
 
     def _load_state(self, state: Mapping[str, np.ndarray]) -> None:
-        self.filter = state["filter"].astype(np.float32)
-        self.basis = state["basis"].astype(np.float32)
-        self.item_degree = state["item_degree"].astype(np.float32)
+        self.filter = np.asarray(state["filter"], dtype=np.float32)
+        self.basis = np.asarray(state["basis"], dtype=np.float32)
+        self.item_degree = np.asarray(state["item_degree"], dtype=np.float32)

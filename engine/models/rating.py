@@ -35,6 +35,7 @@ from engine.data.interactions import Interactions
 from engine.evaluate.metrics import rating_metrics
 from engine.models.base import Task
 from engine.models.fit import TrainSettings, fit_loop
+from engine.models.foldin import ridge_users
 from engine.models.hetero.encoder import HeteroEncoderBase
 from engine.models.hetero.inputs import node_sizes, num_genres, prepare_graph, rated_edges, to_adj_t
 from engine.models.history import FitHistory
@@ -43,6 +44,10 @@ from engine.models.torch_base import TorchRecommender
 from engine.schema import HAS_MOVIE, IN_GENRE, RATES, EdgeType, NodeType
 
 __all__ = ["BiasedMF", "RatingHead", "RatingModel", "RatingNet"]
+
+#: λ of the rating models' fold-in: on the user bias, and on the other user-side weights.
+FOLD_REG_BIAS = 1.0
+FOLD_REG = 1.0
 
 
 class RatingHead(nn.Module):
@@ -190,6 +195,8 @@ class RatingModel(TorchRecommender):
         self.user_h = np.zeros((0, 0), np.float32)
         self.item_h = np.zeros((0, 0), np.float32)
         self.bounds = np.array([-np.inf, np.inf], np.float32)
+        #: fold-in users' ``(θ [n, d'], φ [I, d'], c [I])``: ``r̂ = c + θ·φ`` (:meth:`_fold_users`)
+        self._folded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _encoder(self, graph: HeteroData) -> HeteroEncoderBase | None:
         return None
@@ -244,10 +251,41 @@ class RatingModel(TorchRecommender):
         history.fit_seconds = time.perf_counter() - t0
         return history
 
+    def _item_side(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(φ [I, d'], c [I])`` with ``r̂(u, i) = c_i + θ_u·φ_i`` for a user-side vector ``θ_u``.
+
+        ``c = μ + b_i + w_i·h_i`` and ``φ = [1, q_i, B h_i]``; a user's ``θ`` is then
+        ``[b_u + w_u·h_u, p_u, A h_u]`` (the decoder is linear in its user side).
+        """
+        assert self.head is not None
+        head = self.head
+        with torch.no_grad():
+            mu: torch.Tensor = head.mu  # type: ignore[assignment]
+            c = mu + head.item_bias.weight.squeeze(-1)
+            parts = [torch.ones(self.num_items, 1), head.q.weight]
+            if head.dim:
+                hi = torch.from_numpy(self.item_h)
+                c = c + head.w_item(hi).squeeze(-1)
+                parts.append(head.b(hi))
+        return (torch.cat(parts, dim=1).detach().numpy().astype(np.float64),
+                c.detach().numpy().astype(np.float64))
+
+    def _fold_users(self, history: Interactions) -> None:
+        """New users' decoder side by ridge regression of their ratings on the frozen item side."""
+        phi, c = self._item_side()
+        reg = np.r_[FOLD_REG_BIAS, np.full(phi.shape[1] - 1, FOLD_REG)]
+        theta = ridge_users(history.to_csr(binary=False), phi, reg=reg, offset=c)
+        self._folded = (theta, phi.astype(np.float32), c.astype(np.float32))
+
     # ----------------------------------------------------------------- inference
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings (clipped to the train range) of each ``(users[j], items[j])``."""
         self._check_fitted()
+        if self._folded is not None:
+            theta, phi, c = self._folded
+            uu, ii = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+            pairs = c[ii] + np.einsum("nk,nk->n", theta[uu], phi[ii])
+            return np.clip(pairs, *self.bounds).astype(np.float32)
         assert self.head is not None
         u = torch.from_numpy(np.asarray(users, dtype=np.int64))
         i = torch.from_numpy(np.asarray(items, dtype=np.int64))
@@ -258,6 +296,10 @@ class RatingModel(TorchRecommender):
     def score(self, users: np.ndarray) -> np.ndarray:
         """Predicted ratings of every item: float32 ``[n, num_items]``."""
         self._check_fitted()
+        if self._folded is not None:
+            theta, phi, c = self._folded
+            out = c[None, :] + theta[np.asarray(users, dtype=np.int64)] @ phi.T
+            return np.clip(out, *self.bounds).astype(np.float32)
         assert self.head is not None
         u = torch.from_numpy(np.asarray(users, dtype=np.int64))
         with torch.no_grad():
@@ -265,7 +307,9 @@ class RatingModel(TorchRecommender):
         return out.clamp(*self.bounds.tolist()).numpy().astype(np.float32)
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """Encoder states ``(user [U,d], movie [I,d])`` (``None`` without an encoder)."""
+        """Encoder states ``(user [U,d], movie [I,d])`` (``None`` without one, or for fold-in users)."""
+        if self._folded is not None:
+            return None
         return (self.user_h, self.item_h) if self.user_h.shape[1] else None
 
     # ----------------------------------------------------------------- persistence

@@ -159,6 +159,11 @@ class TemporalGraphFilter(GraphFilterCF):
         return transition_filter(train, reg=reg, half_life=self.seq_half_life, window=self.seq_window,
                                  horizon=horizon, decay=self.seq_decay, items=items)
 
+    def _fold_users(self, history: Interactions) -> None:
+        """New users' recency profiles and contexts from their whole history (filters unchanged)."""
+        self.profile = recency_profile(history, self.recency, self.recency_floor)
+        self.context = latest_context(history, self.seq_half_life, self.seq_window)
+
     # ------------------------------------------------------------------ inference
     def taste_scores(self, users: np.ndarray) -> np.ndarray:
         """``std(p_u H)`` for ``users`` -> float32 ``[n, I]``."""
@@ -267,7 +272,7 @@ class TemporalGraphFilter(GraphFilterCF):
 
     def _load_state(self, state: Mapping[str, np.ndarray]) -> None:
         super()._load_state(state)
-        self.transition = state["transition"].astype(np.float32)
+        self.transition = np.asarray(state["transition"], dtype=np.float32)
         self.seq_items = state["seq_items"].astype(np.int64)
         shape = (self.num_users, self.num_items)
         self.profile = _csr_load("profile", state, shape)

@@ -34,6 +34,7 @@ from engine.data.interactions import Interactions
 from engine.evaluate.metrics import evaluate_ranking
 from engine.models.base import Recommender
 from engine.models.fit import TrainSettings, fit_loop
+from engine.models.foldin import ridge_users
 from engine.models.history import FitHistory
 from engine.models.losses import bpr_epoch
 
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["TorchBPRRecommender", "TorchRecommender"]
 
 log = logging.getLogger(__name__)
+
+#: α and λ of the BPR models' fold-in (:meth:`TorchBPRRecommender._fold_users`).
+FOLD_ALPHA = 0.01
 
 
 class TorchRecommender(Recommender):
@@ -115,6 +119,19 @@ class TorchBPRRecommender(TorchRecommender):
             u, i = self._final_embeddings(self.module)
         self.user_emb = u.detach().cpu().numpy().astype(np.float32)
         self.item_emb = i.detach().cpu().numpy().astype(np.float32)
+
+    def _fold_users(self, history: Interactions) -> None:
+        """A user vector per new user by implicit-ALS least squares on the frozen item vectors.
+
+        ``θ = argmin Σ_{i rated} (1 − θ·v_i)² + α Σ_i (θ·v_i)² + λ|θ|²`` with α = λ =
+        :data:`FOLD_ALPHA` (relative to the mean item Gram), so scores and vectors
+        (the vector index) are the model's own dot products.
+        """
+        v = self.item_emb.astype(np.float64)
+        gram = v.T @ v
+        scale = float(np.trace(gram)) / max(v.shape[1], 1) or 1.0
+        self.user_emb = ridge_users(history.to_csr(binary=True), v, reg=FOLD_ALPHA * scale,
+                                    gram=FOLD_ALPHA * gram)
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """``user_emb[users] @ item_emb.T`` -> float32 ``[n, I]``."""

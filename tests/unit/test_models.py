@@ -276,3 +276,71 @@ def test_temporal_cooccurrence_limits() -> None:
     assert (decayed <= plain + 1e-12).all()
     assert np.linalg.eigvalsh(decayed).min() > -1e-9  # PSD
     assert isinstance(sp.csr_matrix(decayed), sp.csr_matrix)
+
+
+# ---------------------------------------------------------------- fold-in (engine refresh)
+#: Models whose user side is their seen rows, so fold-in of the train history is exact.
+EXACT_FOLD_IN = ["popularity", "ease", "graph_filter", "temporal_filter", "scalable_filter"]
+
+
+def _rows_of(train: Interactions, users: list[int]) -> Interactions:
+    """``users``' rows of ``train`` as a history over users ``0..len(users)-1``."""
+    keep = np.isin(train.user, users)
+    remap = {u: j for j, u in enumerate(users)}
+    return Interactions(np.array([remap[int(u)] for u in train.user[keep]], dtype=np.int64),
+                        train.item[keep], train.rating[keep], train.timestamp[keep],
+                        len(users), train.num_items)
+
+
+@pytest.mark.parametrize("name", EXACT_FOLD_IN)
+def test_fold_in_of_the_train_history_scores_exactly_as_the_model(
+        name: str, fitted: dict[str, Recommender]) -> None:
+    model = fitted[name]
+    users = [5, 0, 11]
+    folded = model.fold_in(_rows_of(board_for(name), users))
+    assert folded.num_users == 3 and model.num_users == N  # the model itself is untouched
+    np.testing.assert_allclose(folded.score(np.arange(3)), model.score(np.array(users)),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(folded.recommend(np.arange(3), k=4)[0],
+                                  model.recommend(np.array(users), k=4)[0])
+
+
+@pytest.mark.parametrize("name", PERSONALISED)
+def test_fold_in_recovers_the_held_out_item_after_save_and_load(
+        name: str, fitted: dict[str, Recommender], tmp_path: Path) -> None:
+    """What engine refresh does: load the saved run, fold the users' histories in."""
+    fitted[name].save(tmp_path / name)
+    model = load_model(tmp_path / name)
+    users = list(range(N))
+    folded = model.fold_in(_rows_of(board_for(name), users))
+    items, scores = folded.recommend(np.arange(N), k=1)
+    hit = np.mean(items[:, 0] == np.arange(N))
+    assert hit >= 0.75, f"{name}: fold-in top-1 is the held-out item for {hit:.0%} of users"
+    emb = folded.embeddings()
+    if emb is not None:
+        assert emb[0].shape[0] == N and np.isfinite(emb[0]).all()
+
+
+@pytest.mark.parametrize("name", PERSONALISED)
+def test_fold_in_personalises_a_new_user_from_three_ratings(
+        name: str, fitted: dict[str, Recommender]) -> None:
+    model = fitted[name]
+    rated = MODELS[name].task == "rating"
+    for parity in (0, 1):
+        liked = [parity, parity + 2, parity + 4]
+        # a rating model learns from the stars: it also sees two 1-star movies of the other parity
+        disliked = [parity + 7, parity + 9] if rated else []
+        items = np.array(liked + disliked, dtype=np.int64)
+        stars = np.array([5.0] * 3 + [1.0] * len(disliked), np.float32)
+        history = Interactions(np.zeros(len(items), np.int64), items, stars,
+                               np.arange(len(items), dtype=np.int64), 1, N)
+        top, _ = model.fold_in(history).recommend(np.zeros(1, np.int64), k=3)
+        assert not set(top[0].tolist()) & set(items.tolist()), "a rated movie was recommended"
+        assert np.mean(top[0] % 2 == parity) >= 2 / 3, f"{name}: {top[0]} for parity {parity}"
+
+
+def test_fold_in_refuses_a_history_over_another_catalogue(fitted: dict[str, Recommender]) -> None:
+    history = Interactions(np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.float32),
+                           np.zeros(1, np.int64), 1, N + 1)
+    with pytest.raises(ValueError, match="items"):
+        fitted["ease"].fold_in(history)
