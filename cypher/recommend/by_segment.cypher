@@ -17,9 +17,9 @@ WITH run, u, CASE WHEN ratings < $lowThreshold THEN 'very-low' WHEN ratings >= $
 WITH run, segment, collect(u) AS users
 UNWIND users AS u
 // each user's list: the write-back's (version 0) or engine refresh's live one, bound once per user
-WITH run, segment, users, u, CASE WHEN u.liveRun = run.runId THEN u.liveVersion ELSE 0 END AS listVersion
+WITH run, segment, users, u, CASE WHEN properties(u).liveRun = run.runId THEN properties(u).liveVersion ELSE 0 END AS listVersion
 MATCH (u)-[r:RECOMMENDED]->(m:Movie)
-WHERE r.runId = run.runId AND coalesce(r.version, 0) = listVersion
+WHERE r.runId = run.runId AND coalesce(properties(r).version, 0) = listVersion
 WITH run, segment, size(users) AS segmentUsers, m, count(r) AS recommendedTo, avg(r.score) AS avgScore, avg(r.rank) AS avgRank
 ORDER BY segment, recommendedTo DESC, avgScore DESC, m.movieId
 WITH run, segment, segmentUsers, collect({m: m, recommendedTo: recommendedTo, avgScore: avgScore, avgRank: avgRank})[..toInteger($k)] AS top

@@ -14,9 +14,9 @@ WHERE run.switchedAt IS NOT NULL
 WITH u, m, run
 ORDER BY run.current DESC, run.switchedAt DESC
 LIMIT 1
-WITH u, m, run, CASE WHEN u.liveRun = run.runId THEN u.liveVersion ELSE 0 END AS listVersion
+WITH u, m, run, CASE WHEN properties(u).liveRun = run.runId THEN properties(u).liveVersion ELSE 0 END AS listVersion
 OPTIONAL MATCH (u)-[rec:RECOMMENDED]->(m)
-WHERE rec.runId = run.runId AND coalesce(rec.version, 0) = listVersion
+WHERE rec.runId = run.runId AND coalesce(properties(rec).version, 0) = listVersion
 OPTIONAL MATCH (u)-[rated:RATED]->(m)
 WITH u, m, run, rec, rated, u[run.embeddingProperty] AS uv, m[run.embeddingProperty] AS mv
 CALL (u) {
@@ -98,7 +98,7 @@ RETURN u.userId AS userId,
        m.title AS title,
        m.year AS year,
        genres,
-       CASE WHEN rec IS NOT NULL THEN coalesce(rec.source, 'model') WHEN rated IS NOT NULL THEN 'already rated' ELSE 'not recommended' END AS source,
+       CASE WHEN rec IS NOT NULL THEN coalesce(properties(rec).source, 'model') WHEN rated IS NOT NULL THEN 'already rated' ELSE 'not recommended' END AS source,
        run.runId AS runId,
        run.model AS model,
        round(rec.score, 4) AS score,

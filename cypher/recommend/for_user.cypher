@@ -43,11 +43,12 @@ CALL (best) {
 }
 WITH u, run, topGenres,
      [b IN best WHERE b.rating >= 4.0 | {title: b.movie.title, movie: b.movie, vector: b.movie[run.embeddingProperty]}][..10] AS favourites,
-     CASE WHEN u.liveRun = run.runId THEN u.liveVersion ELSE 0 END AS listVersion
+     CASE WHEN properties(u).liveRun = run.runId THEN properties(u).liveVersion ELSE 0 END AS listVersion
 // 1. The run's stored top-K: the list of the user's version (0: the write-back's; > 0: engine refresh's live list).
+//    properties(x).key reads keys a graph may not have yet (version, source, liveRun) without a warning.
 CALL (u, run, listVersion) {
   MATCH (u)-[r:RECOMMENDED]->(m:Movie)
-  WHERE r.runId = run.runId AND coalesce(r.version, 0) = listVersion
+  WHERE r.runId = run.runId AND coalesce(properties(r).version, 0) = listVersion
     AND ($minScore IS NULL OR round(r.score, 4) >= $minScore)
     AND ($yearMin IS NULL OR m.year >= $yearMin)
     AND ($yearMax IS NULL OR m.year <= $yearMax)
@@ -56,7 +57,7 @@ CALL (u, run, listVersion) {
   ORDER BY r.rank
   LIMIT toInteger($k)
   RETURN collect({movie: m, score: r.score, rank: r.rank, predictedRating: properties(r).predictedRating,
-                  becauseOf: properties(r).becauseOf, source: coalesce(r.source, 'model')}) AS modelRecs
+                  becauseOf: properties(r).becauseOf, source: coalesce(properties(r).source, 'model')}) AS modelRecs
 }
 // 2. Next best by the run's embeddings, beyond its stored top-K.
 CALL (u, run, modelRecs) {

@@ -11,7 +11,7 @@ WITH u, run
 ORDER BY run.current DESC, run.switchedAt DESC
 LIMIT 1
 // the user's list: the write-back's (version 0) or engine refresh's live one, bound once
-WITH u, run, CASE WHEN u.liveRun = run.runId THEN u.liveVersion ELSE 0 END AS listVersion
+WITH u, run, CASE WHEN properties(u).liveRun = run.runId THEN properties(u).liveVersion ELSE 0 END AS listVersion
 CALL (u) {
   MATCH (u)-[r:RATED]->()
   RETURN avg(r.rating) AS mean, count(r) AS total
@@ -20,7 +20,7 @@ MATCH (u)-[r:RATED]->(:Movie)-[:IN_GENRE]->(g:Genre)
 WITH u, run, listVersion, mean, total, g, count(r) AS ratings, avg(r.rating) AS avgRating
 CALL (u, run, g, listVersion) {
   MATCH (u)-[rec:RECOMMENDED]->(:Movie)-[:IN_GENRE]->(g)
-  WHERE rec.runId = run.runId AND coalesce(rec.version, 0) = listVersion
+  WHERE rec.runId = run.runId AND coalesce(properties(rec).version, 0) = listVersion
   RETURN count(rec) AS recommended
 }
 WITH g, ratings, avgRating, mean, total, recommended, toFloat(ratings) / total AS share
