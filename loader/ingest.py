@@ -34,8 +34,9 @@ from tqdm.auto import tqdm
 
 from engine.errors import InputError, ReelGraphError
 from engine.graphdb import Runner, spans
+from engine.graphdb.live import ensure_indexes
 from engine.graphdb.nodeids import NodeIds, UnknownNodeError
-from engine.schema import INDEXES, UNIQUE_KEYS, Label, Rel
+from engine.schema import UNIQUE_KEYS, Label, Rel
 from loader.dataset import MovieLensData
 from loader.provenance import check_same_content, fingerprint, mark_failed, same_content
 from loader.wipe import wipe
@@ -120,8 +121,7 @@ def ensure_schema(runner: Runner, timeout_s: int = 300) -> None:
     """Uniqueness constraints and the live-update indexes (idempotent), then wait until they are online."""
     for _, label, _ in UNIQUE_KEYS:
         runner.write(f"schema/constraint_{label.lower()}")
-    for name in INDEXES:
-        runner.write(f"schema/{name}")
+    ensure_indexes(runner)
     runner.write("admin/await_indexes", timeoutSeconds=timeout_s)
 
 

@@ -49,6 +49,10 @@ class IdMap:
         """Indices of raw movieIds; raises ``KeyError`` for an unknown id."""
         return _lookup(self.movies, raw, "movieId")
 
+    def find_movies(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(index, found)`` of raw movieIds: ``index`` is valid where ``found`` (no error)."""
+        return _find(self.movies, raw)
+
     def save(self, path: Path) -> None:
         np.savez(path, users=self.users, movies=self.movies)
 
@@ -58,15 +62,21 @@ class IdMap:
             return cls(users=z["users"].astype(np.int64), movies=z["movies"].astype(np.int64))
 
 
+def _find(sorted_ids: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(pos, found)``: positions of ``raw`` in ``sorted_ids`` (clipped) and which exist."""
+    raw = np.asarray(raw, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_ids, raw), max(len(sorted_ids) - 1, 0))
+    ok = sorted_ids[pos] == raw if len(sorted_ids) else np.zeros(raw.shape, dtype=bool)
+    return pos.astype(np.int64), ok
+
+
 def _lookup(sorted_ids: np.ndarray, raw: np.ndarray, what: str) -> np.ndarray:
     raw = np.asarray(raw, dtype=np.int64)
-    pos = np.searchsorted(sorted_ids, raw)
-    pos_clipped = np.minimum(pos, max(len(sorted_ids) - 1, 0))
-    ok = (pos < len(sorted_ids)) & (sorted_ids[pos_clipped] == raw) if len(sorted_ids) else pos < 0
+    pos, ok = _find(sorted_ids, raw)
     if not np.all(ok):
         bad = raw[~ok][:5].tolist()
         raise KeyError(f"unknown {what}(s): {bad}")
-    return pos.astype(np.int64)
+    return pos
 
 
 @dataclass

@@ -166,13 +166,16 @@ def write_lists(db: Runner, lease: Lease, run_id: str, version: int, lists: Live
 
 def switch_users(db: Runner, lease: Lease, run_id: str, version: int, lists: LiveLists,
                  history: History, embedding_property: str | None) -> int:
-    """Step 2: ONE transaction shows the new lists (and vectors); returns the users switched."""
-    where = {uid: j for j, uid in enumerate(history.user_ids)}
+    """Step 2: ONE transaction shows the new lists (and vectors); returns the users switched.
+
+    ``lists`` are ``history``'s users in the same order (as :func:`engine.jobs.live.fold_lists`
+    makes them).
+    """
+    if lists.user_ids != history.user_ids:
+        raise ValueError("the lists must be the history's users, in the same order")
     rows = db.write(
         "live/switch_users", **lease.params, runId=run_id, version=version, userIds=lists.user_ids,
-        asOf=[history.as_of[where[u]] for u in lists.user_ids],
-        counts=[history.counts[where[u]] for u in lists.user_ids],
-        digests=[history.digests[where[u]] for u in lists.user_ids],
+        asOf=history.as_of, counts=history.counts, digests=history.digests,
         property=embedding_property if lists.vectors is not None else None,
         vectors=lists.vectors if embedding_property else None,
     )

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,13 +64,12 @@ def history_interactions(history: History, idmap: IdMap) -> Interactions:
     """
     users, items, ratings, stamps = [], [], [], []
     for j, movies in enumerate(history.movies):
-        pos = np.searchsorted(idmap.movies, movies)
-        pos = np.minimum(pos, max(idmap.num_movies - 1, 0))
-        ok = idmap.movies[pos] == movies if idmap.num_movies else np.zeros(len(movies), bool)
+        pos, ok = idmap.find_movies(movies)
         users.append(np.full(int(ok.sum()), j, dtype=np.int64))
-        items.append(pos[ok].astype(np.int64))
+        items.append(pos[ok])
         ratings.append(history.ratings[j][ok])
         stamps.append(history.timestamps[j][ok])
+
     def cat(parts: list[np.ndarray], dt: type) -> np.ndarray:
         return np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
 
@@ -120,7 +119,6 @@ class RefreshSummary:
     seconds: float = 0.0
     visible_seconds: float = 0.0  # until the last user's new list was visible
     now: str = ""  # database time of the poll
-    batches: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -172,7 +170,6 @@ class Refresher:
         out = RefreshSummary(run_id=run_id, now=now)
         prop = live.run.get("embeddingProperty")
         for lo, hi in spans(len(users), self.batch_users):
-            b0 = time.perf_counter()
             history = read_histories(self.db, users[lo:hi])
             lists = fold_lists(live.model, live.idmap, history, int(live.run["k"]),
                                with_vectors=prop is not None)
@@ -181,7 +178,6 @@ class Refresher:
             out.edges += write_lists(self.db, self.lease, run_id, version, lists)
             out.users += switch_users(self.db, self.lease, run_id, version, lists, history, prop)
             out.personalised += sum(1 for m in lists.movies if m)
-            out.batches.append(time.perf_counter() - b0)
         out.visible_seconds = time.perf_counter() - t0
         out.deleted = delete_superseded(self.db, self.grace_s)
         out.seconds = time.perf_counter() - t0

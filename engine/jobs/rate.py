@@ -8,7 +8,7 @@ from __future__ import annotations
 from engine.data.new_ratings import NewRating, check_ratings, scale_for
 from engine.errors import InputError
 from engine.graphdb import Runner, open_driver
-from engine.graphdb.live import ensure_indexes, known_movies, write_ratings
+from engine.graphdb.live import known_movies, write_ratings
 from engine.settings import Neo4jSettings
 
 __all__ = ["rate"]
@@ -26,6 +26,5 @@ def rate(settings: Neo4jSettings, ratings: list[NewRating]) -> int:
             raise InputError("the graph has no loaded dataset (engine load first); nothing was written")
         known = known_movies(db, sorted({r.movie_id for r in ratings}))
         check_ratings(ratings, scale_for(datasets[0]), known)
-        ensure_indexes(db)
         return write_ratings(db, [r.user_id for r in ratings], [r.movie_id for r in ratings],
                              [float(r.rating) for r in ratings], [int(r.timestamp) for r in ratings])
