@@ -95,6 +95,7 @@ class Prop:
     LIVE_COUNT: Final = "liveCount"
     LIVE_DIGEST: Final = "liveDigest"
     LIVE_SEQ: Final = "liveSeq"
+    TRAIN_FEATURES: Final = "trainFeatures"
 
 #: ``RECOMMENDED.source`` of the lists ``engine refresh`` writes (the write-back's have none: 'model').
 LIVE_SOURCE: Final = "model:live"

@@ -124,11 +124,17 @@ def models() -> None:
 @click.option("--force", is_flag=True,
               help="Write back even if the run fails its quality gate or the graph's dataset check "
                    "(an explicit override; see README 'Failure modes').")
+@click.option("--store", type=click.Choice(["memory", "neo4j"]), default="memory",
+              show_default=True,
+              help="Where a GNN that reads PyG stores (hetero_sage, hetero_gat) gets its graph: an "
+                   "in-memory HeteroData, or the Neo4j-backed FeatureStore/GraphStore (topology "
+                   "pulled once, train-fitted features written as trainFeatures and read per "
+                   "mini-batch).")
 @click.option("--progress/--no-progress", default=True)
 @click.pass_obj
 def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_ratio: float,
           valid_split: str, tune: bool, seed: int, device: str, top_k: int, out_dir: Path,
-          writeback: bool, keep_runs: int, wait: bool, force: bool, progress: bool,
+          writeback: bool, keep_runs: int, wait: bool, force: bool, store: str, progress: bool,
           **selection_kw: Any) -> None:
     """Train a recommender on a Cypher-selected subgraph, save a run and write it back.
 
@@ -150,6 +156,7 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
       engine train                                  # default model, whole graph
       engine train --model lightgcn_csr --param epochs=50 --device cuda
       engine train --max-user-ratings 200 --since 2000-01-01 --min-rating 3.5
+      engine train --model hetero_sage --store neo4j --param fanouts=10,5 --param max_edges=500000
     """
     from engine.jobs.train import train as run
 
@@ -157,7 +164,8 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
                  selection=selection_from(selection_kw, seed), valid_ratio=valid_ratio,
                  carve=valid_split, seed=seed, tune=tune, device=device,  # type: ignore[arg-type]
                  top_k=top_k, runs_dir=out_dir, writeback=writeback, keep_runs=keep_runs,
-                 wait=wait, force=force, progress=progress, report=click.echo)
+                 wait=wait, force=force, progress=progress, store=store,  # type: ignore[arg-type]
+                 report=click.echo)
     click.echo(f"model {result.model} {result.params}")
     click.echo(f"validation NDCG@10 {result.valid.get('ndcg@10', float('nan')):.4f}  "
                f"Recall@10 {result.valid.get('recall@10', float('nan')):.4f}  "

@@ -32,7 +32,7 @@ from engine.graphdb.export import export_subgraph
 from engine.graphdb.lease import WAIT_MAX_S
 from engine.graphdb.live import now
 from engine.graphdb.writeback import write_back
-from engine.models import DEFAULT_MODEL, PopularityRecommender, make_model, model_class
+from engine.models import DEFAULT_MODEL, MODELS, PopularityRecommender, make_model, model_class
 from engine.models.sizing import DENSE, SCALABLE, check_memory, default_model_for
 from engine.settings import Neo4jSettings
 from engine.training.checkpoint import git_sha, new_run_id, save_run
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 Report = Callable[[str], None]
 Device = Literal["auto", "cpu", "cuda"]
+Store = Literal["memory", "neo4j"]
 
 
 def resolve_device(choice: Device, model: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -152,11 +153,13 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
           last_n: int = 1, seed: int = 0, tune: bool = True, device: Device = "auto",
           top_k: int = 20, runs_dir: Path = Path("runs"), writeback: bool = True,
           keep_runs: int = 3, wait: bool = False, force: bool = False, progress: bool = True,
-          report: Report = log.info) -> TrainResult:
+          store: Store = "memory", report: Report = log.info) -> TrainResult:
     """Train ``model`` (default :data:`~engine.models.DEFAULT_MODEL`) on the selected subgraph.
 
     ``force`` writes the run back even if it fails its quality gate or does not fit the
-    graph's dataset (see :func:`engine.graphdb.writeback.write_back`).
+    graph's dataset (see :func:`engine.graphdb.writeback.write_back`). ``store="neo4j"``
+    trains a model that reads PyG stores through the Neo4j-backed ``FeatureStore`` /
+    ``GraphStore`` (:mod:`engine.jobs.stores`) instead of an in-memory ``HeteroData``.
     """
     t0 = last = time.perf_counter()
     stages: dict[str, float] = {}
@@ -179,8 +182,20 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     report(describe_export(exp))
     lap("export")
     name = choose_model(model, exp, model_params, report)
-    prod = fit_production(exp, name, model_params, valid_ratio=valid_ratio, seed=seed, tune=tune,
-                          carve=carve, last_n=last_n)
+    if store == "neo4j":
+        if not model_class(name).reads_stores:
+            readers = ", ".join(sorted(n for n, c in MODELS.items() if c.reads_stores))
+            raise ParameterError(f"--store neo4j needs a model that reads PyG stores ({readers}); "
+                                 f"{name} trains on an in-memory graph")
+        from engine.jobs.stores import neo4j_graph_for
+
+        with open_driver(settings) as driver:
+            prod = fit_production(exp, name, model_params, valid_ratio=valid_ratio, seed=seed,
+                                  tune=tune, carve=carve, last_n=last_n,
+                                  graph_for=neo4j_graph_for(driver, exp, settings.database))
+    else:
+        prod = fit_production(exp, name, model_params, valid_ratio=valid_ratio, seed=seed,
+                              tune=tune, carve=carve, last_n=last_n)
     lap("train")
     stages["refit"] = round(prod.fit_seconds, 2)
     sel = prod.selected
@@ -200,6 +215,7 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
         "seed": seed, "exportedAt": exported_at, "trainedAt": datetime.now(UTC).isoformat(),
         "gitSha": git_sha(),
         "exportStats": exp.stats, "fitSeconds": prod.fit_seconds, "tuning": sel.sample,
+        "graphStore": store,
     }
     metrics = {"valid": sel.valid, "trials": sel.trials, "gate": gate}
     lap("baseline")

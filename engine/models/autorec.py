@@ -40,7 +40,8 @@ from engine.models.params import check_float, check_int
 from engine.models.torch_base import TorchRecommender
 
 if TYPE_CHECKING:
-    from torch_geometric.data import HeteroData
+
+    from engine.models.base import GraphInput
 
 __all__ = ["AutoRecNet", "ItemAutoRec"]
 
@@ -84,7 +85,7 @@ class ItemAutoRec(TorchRecommender):
         self.item_code = np.zeros((0, 0), dtype=np.float32)  # H [I, k]
 
     def _fit(self, train: Interactions, valid: Interactions | None,
-             graph: HeteroData | None) -> FitHistory:
+             graph: GraphInput | None) -> FitHistory:
         s = self.settings
         torch.manual_seed(s.seed)
         rng = np.random.default_rng(s.seed)

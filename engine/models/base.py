@@ -35,7 +35,7 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,9 +47,13 @@ from engine.evaluate.metrics import mask_seen, top_k
 from engine.models.history import FitHistory
 
 if TYPE_CHECKING:
-    from torch_geometric.data import HeteroData
+    from torch_geometric.data import FeatureStore, GraphStore, HeteroData
 
-__all__ = ["Recommender", "Task"]
+    #: The training graph a model reads: PyG ``HeteroData``, or a remote
+    #: ``(FeatureStore, GraphStore)`` pair (models with ``reads_stores``).
+    GraphInput: TypeAlias = HeteroData | tuple[FeatureStore, GraphStore]
+
+__all__ = ["GraphInput", "Recommender", "Task"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,8 @@ class Recommender(abc.ABC):
     name: ClassVar[str]
     task: ClassVar[Task] = "ranking"
     needs_graph: ClassVar[bool] = False
+    #: ``fit`` also takes the graph as a remote ``(FeatureStore, GraphStore)`` pair.
+    reads_stores: ClassVar[bool] = False
     #: ``score`` returns a new array the caller may modify (no defensive copy needed).
     fresh_scores: ClassVar[bool] = False
 
@@ -76,7 +82,7 @@ class Recommender(abc.ABC):
         self,
         train: Interactions,
         valid: Interactions | None = None,
-        graph: HeteroData | None = None,
+        graph: GraphInput | None = None,
     ) -> FitHistory:
         """Fit on ``train``; ``valid`` may only drive early stopping / model selection.
 
@@ -89,7 +95,7 @@ class Recommender(abc.ABC):
 
     @abc.abstractmethod
     def _fit(self, train: Interactions, valid: Interactions | None,
-             graph: HeteroData | None) -> FitHistory:
+             graph: GraphInput | None) -> FitHistory:
         """Model-specific fitting (``self._seen`` and sizes are already set)."""
 
     # ------------------------------------------------------------------ inference

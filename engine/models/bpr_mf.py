@@ -22,7 +22,8 @@ from engine.models.params import check_float, check_int
 from engine.models.torch_base import TorchBPRRecommender
 
 if TYPE_CHECKING:
-    from torch_geometric.data import HeteroData
+
+    from engine.models.base import GraphInput
 
 __all__ = ["BPRMF", "MFNet"]
 
@@ -56,7 +57,7 @@ class BPRMF(TorchBPRRecommender):
         self.dim = check_int("dim", dim, 1)
         self.reg = check_float("reg", reg, 0.0)
 
-    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
+    def _build(self, train: Interactions, graph: GraphInput | None) -> nn.Module:
         return MFNet(train.num_users, train.num_items, self.dim, self.reg)
 
     def _final_embeddings(self, module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:

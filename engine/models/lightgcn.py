@@ -33,7 +33,8 @@ from engine.models.params import check_float, check_int
 from engine.models.torch_base import TorchBPRRecommender
 
 if TYPE_CHECKING:
-    from torch_geometric.data import HeteroData
+
+    from engine.models.base import GraphInput
 
 __all__ = ["LightGCNCSR", "LightGCNNet"]
 
@@ -94,7 +95,7 @@ class LightGCNCSR(TorchBPRRecommender):
         self.num_layers = check_int("num_layers", num_layers, 0)
         self.reg = check_float("reg", reg, 0.0)
 
-    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
+    def _build(self, train: Interactions, graph: GraphInput | None) -> nn.Module:
         assert self._seen is not None
         adj = to_torch_csr(DEFAULT_CACHE.norm_adjacency(self._seen))
         return LightGCNNet(train.num_users, train.num_items, self.dim, self.num_layers,

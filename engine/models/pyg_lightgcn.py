@@ -21,7 +21,8 @@ from engine.data.interactions import Interactions
 from engine.models.lightgcn import LightGCNCSR
 
 if TYPE_CHECKING:
-    from torch_geometric.data import HeteroData
+
+    from engine.models.base import GraphInput
 
 __all__ = ["PyGLightGCN", "PyGLightGCNNet"]
 
@@ -70,7 +71,7 @@ class PyGLightGCN(LightGCNCSR):
 
     name: ClassVar[str] = "pyg_lightgcn"
 
-    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
+    def _build(self, train: Interactions, graph: GraphInput | None) -> nn.Module:
         return PyGLightGCNNet(train.num_users, train.num_items, self.dim, self.num_layers,
                               self.reg, bipartite_edge_index(train))
 

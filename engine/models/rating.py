@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ from torch import nn
 from torch_geometric.data import HeteroData
 
 from engine.data.interactions import Interactions
+from engine.errors import ParameterError
 from engine.evaluate.metrics import rating_metrics
 from engine.models.base import Task
 from engine.models.fit import TrainSettings, fit_loop
@@ -42,6 +43,9 @@ from engine.models.history import FitHistory
 from engine.models.params import check_float, check_int
 from engine.models.torch_base import TorchRecommender
 from engine.schema import HAS_MOVIE, IN_GENRE, RATES, EdgeType, NodeType
+
+if TYPE_CHECKING:
+    from engine.models.base import GraphInput
 
 __all__ = ["BiasedMF", "RatingHead", "RatingModel", "RatingNet"]
 
@@ -206,10 +210,12 @@ class RatingModel(TorchRecommender):
                           self.mf_dim, self.proj_dim, global_mean, self.dropout)
 
     def _fit(self, train: Interactions, valid: Interactions | None,
-             graph: HeteroData | None) -> FitHistory:
+             graph: GraphInput | None) -> FitHistory:
         t0 = time.perf_counter()
         s = self.settings
         torch.manual_seed(s.seed)
+        if isinstance(graph, tuple):
+            raise ParameterError(f"{self.name} trains on an in-memory HeteroData graph only")
         prepared = prepare_graph(train, graph)
         rating = prepared[RATES].rating
         self.bounds = np.array([rating.min(), rating.max()], np.float32)

@@ -39,7 +39,7 @@ from engine.models.history import FitHistory
 from engine.models.losses import bpr_epoch
 
 if TYPE_CHECKING:
-    from torch_geometric.data import HeteroData
+    from engine.models.base import GraphInput
 
 __all__ = ["TorchBPRRecommender", "TorchRecommender"]
 
@@ -83,7 +83,7 @@ class TorchBPRRecommender(TorchRecommender):
         self.item_emb = np.zeros((0, 0), dtype=np.float32)
 
     @abc.abstractmethod
-    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
+    def _build(self, train: Interactions, graph: GraphInput | None) -> nn.Module:
         """A fresh module for ``train`` (sizes, graph); seeded by the caller."""
 
     @abc.abstractmethod
@@ -91,7 +91,7 @@ class TorchBPRRecommender(TorchRecommender):
         """``(user [U,d], item [I,d])`` embeddings used for scoring."""
 
     def _fit(self, train: Interactions, valid: Interactions | None,
-             graph: HeteroData | None) -> FitHistory:
+             graph: GraphInput | None) -> FitHistory:
         s = self.settings
         torch.manual_seed(s.seed)
         np.random.seed(s.seed)

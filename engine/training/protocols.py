@@ -34,7 +34,7 @@ from engine.evaluate.metrics import evaluate_ranking, rating_metrics, summarise_
 from engine.evaluate.segments import THRESHOLDS, Thresholds
 from engine.models import PopularityRecommender, Recommender, make_model
 from engine.models.ops import DEFAULT_CACHE
-from engine.training.selection import Carve, Selected, fit_model, select_on_validation
+from engine.training.selection import Carve, GraphFor, Selected, fit_model, select_on_validation
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +83,20 @@ class Production:
 
 def fit_production(export: Export, name: str, params: dict[str, Any] | None = None, *,
                    valid_ratio: float = 0.1, seed: int = 0, tune: bool = True,
-                   carve: Carve = "random", last_n: int = 1) -> Production:
-    """Select on a validation carve of all ratings, then refit on every rating."""
+                   carve: Carve = "random", last_n: int = 1,
+                   graph_for: GraphFor | None = None) -> Production:
+    """Select on a validation carve of all ratings, then refit on every rating.
+
+    ``graph_for`` builds each fit's training graph (default: in-memory ``HeteroData``).
+    """
     everything = export.interactions
     selected = select_on_validation(export, everything, name, params, valid_ratio=valid_ratio,
-                                    seed=seed, tune=tune, carve=carve, last_n=last_n)
+                                    seed=seed, tune=tune, carve=carve, last_n=last_n,
+                                    graph_for=graph_for)
     DEFAULT_CACHE.clear()  # the carve's operators are not the refit's (GBs at 25M ratings)
     t0 = time.perf_counter()
     model = make_model(name, selected.refit_params())
-    fit_model(model, export, everything)
+    fit_model(model, export, everything, graph_for=graph_for)
     return Production(model, selected, time.perf_counter() - t0)
 
 

@@ -9,6 +9,7 @@ Test data is never seen here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,10 +83,17 @@ def training_graph(export: Export, train: Interactions) -> HeteroData:
                           node_features(train, export.movies, export.users))
 
 
+#: Builds the training graph of a train split: ``HeteroData`` by default, or a remote
+#: ``(FeatureStore, GraphStore)`` pair (``engine train --store neo4j``).
+GraphFor = Callable[[Interactions], Any]
+
+
 def fit_model(model: Recommender, export: Export, train: Interactions,
-              valid: Interactions | None = None) -> FitHistory:
+              valid: Interactions | None = None, graph_for: GraphFor | None = None) -> FitHistory:
     """``model.fit`` with the training graph when the model reads one."""
-    graph = training_graph(export, train) if model.needs_graph else None
+    graph = None
+    if model.needs_graph:
+        graph = graph_for(train) if graph_for is not None else training_graph(export, train)
     return model.fit(train, valid, graph)
 
 
@@ -140,7 +148,7 @@ def _better(task: str, value: float, best: float) -> bool:
 def select_on_validation(export: Export, train: Interactions, name: str,
                          params: dict[str, Any] | None, *, valid_ratio: float, seed: int,
                          tune: bool, k: int = 10, carve: Carve = "random",
-                         last_n: int = 1) -> Selected:
+                         last_n: int = 1, graph_for: GraphFor | None = None) -> Selected:
     """Fit on a validation carve of ``train``; grid-search closed-form models if ``tune``."""
     split = carve_validation(train, carve, ratio=valid_ratio, seed=seed, last_n=last_n)
     split, n_valid = sample_validation(split, seed=seed)
@@ -164,7 +172,8 @@ def select_on_validation(export: Export, train: Interactions, name: str,
         trial_params = {**base, **combo}
         model = make_model(name, trial_params)
         if model.needs_graph and graph is None:
-            graph = training_graph(export, split.train)
+            graph = (graph_for(split.train) if graph_for is not None
+                     else training_graph(export, split.train))
         history = model.fit(split.train, split.test, graph)
         summary = validation_score(model, split.train, split.test, k)
         value = summary.get(key, float("nan"))

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from torch import nn
-from torch_geometric.data import HeteroData
 from torch_geometric.nn import GATConv, GATv2Conv
 
 from engine.errors import ParameterError
@@ -88,8 +87,11 @@ class HeteroGATRecommender(HeteroLinkRecommender):
 
     def __init__(self, dim: int = 64, num_layers: int = 2, heads: int = 2, v2: bool = False,
                  use_rating: bool = True, dropout: float = 0.7, attn_dropout: float = 0.0,
-                 reg: float = 1e-4, **train: Any) -> None:
+                 reg: float = 1e-4, minibatch: Any = "auto", fanouts: Any = "10,5",
+                 loss: str = "bpr", epoch_edges: int | None = None,
+                 max_edges: int | None = None, **train: Any) -> None:
         super().__init__(**train)
+        self._sampling_params(minibatch, fanouts, loss, epoch_edges, max_edges)
         self.dim = check_int("dim", dim, 1)
         self.num_layers = check_int("num_layers", num_layers, 1)
         self.heads = check_int("heads", heads, 1)
@@ -100,9 +102,9 @@ class HeteroGATRecommender(HeteroLinkRecommender):
         self.attn_dropout = check_float("attn_dropout", attn_dropout, 0.0, 1.0)
         self.reg = check_float("reg", reg, 0.0)
 
-    def _encoder(self, graph: HeteroData) -> HeteroEncoderBase:
+    def _encoder(self, dims: dict[str, Any]) -> HeteroEncoderBase:
         return HeteroGATEncoder(
-            **self.feature_dims(graph), dim=self.dim, num_layers=self.num_layers,
+            **dims, dim=self.dim, num_layers=self.num_layers,
             dropout=self.dropout, heads=self.heads, attn_dropout=self.attn_dropout, v2=self.v2,
             use_rating=self.use_rating,
         )

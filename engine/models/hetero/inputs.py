@@ -26,6 +26,7 @@ import torch
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import to_torch_csr_tensor
 
+from engine.data.hetero import rated_pairs, zscore_ratings
 from engine.data.interactions import Interactions
 from engine.errors import ParameterError
 from engine.schema import HAS_MOVIE, IN_GENRE, RATED_BY, RATES, EdgeType, NodeType
@@ -52,23 +53,24 @@ def _features(graph: HeteroData | None, node_type: str, n: int) -> torch.Tensor:
 def prepare_graph(train: Interactions, graph: HeteroData | None) -> HeteroData:
     """The train message-passing graph (see module docstring) as a new ``HeteroData``."""
     n_u, n_i = train.num_users, train.num_items
-    m = train.to_csr(binary=False).tocoo()  # distinct pairs sorted by (user, movie)
+    users, movies, ratings = rated_pairs(train)  # distinct pairs sorted by (user, movie)
     out = HeteroData()
     out[NodeType.USER].x = _features(graph, NodeType.USER, n_u)
     out[NodeType.USER].num_nodes = n_u
     out[NodeType.MOVIE].x = _features(graph, NodeType.MOVIE, n_i)
     out[NodeType.MOVIE].num_nodes = n_i
-    rating = torch.from_numpy(m.data.astype(np.float32))
-    sd = rating.std().clamp_min(1e-6) if len(rating) > 1 else torch.ones(())
-    ei = torch.from_numpy(np.vstack([m.row, m.col]).astype(np.int64))
+    rating = torch.from_numpy(ratings)
+    attr = torch.from_numpy(zscore_ratings(ratings)).unsqueeze(1)
+    ei = torch.from_numpy(np.vstack([users, movies]))
     for et, index in ((RATES, ei), (RATED_BY, ei.flip(0))):
         out[et].edge_index = index
         out[et].rating = rating
-        out[et].edge_attr = ((rating - rating.mean()) / sd).unsqueeze(1)
+        out[et].edge_attr = attr
     genres = 0
     if graph is not None and NodeType.GENRE in graph.node_types and IN_GENRE in graph.edge_types:
         genres = int(graph[NodeType.GENRE].num_nodes or 0)
         g = graph[IN_GENRE].edge_index.long()
+        g = g[:, torch.from_numpy(np.lexsort((g[1].numpy(), g[0].numpy())))]  # by (movie, genre)
         if g.numel() and (g[0].max() >= n_i or g.min() < 0 or g[1].max() >= genres):
             raise ParameterError(f"graph{IN_GENRE}.edge_index must be [2, E] movie -> genre indices")
         if genres:

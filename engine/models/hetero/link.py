@@ -9,18 +9,39 @@ models share (subclasses supply the encoder).
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch_geometric.data import HeteroData
 
 from engine.data.interactions import Interactions
+from engine.errors import ParameterError
+from engine.evaluate.metrics import evaluate_ranking
+from engine.models.fit import fit_loop
 from engine.models.hetero.encoder import HeteroEncoderBase
 from engine.models.hetero.inputs import node_sizes, num_genres, prepare_graph, to_adj_t
+from engine.models.hetero.minibatch import (
+    MINIBATCH_EDGES,
+    GraphSource,
+    MiniBatchLinkNet,
+    Sampling,
+    epochs_for_budget,
+    is_store,
+    layerwise_states,
+    parse_fanouts,
+    run_epochs,
+    source_dims,
+)
+from engine.models.history import FitHistory
 from engine.models.losses import bpr_loss
+from engine.models.params import check_choice, check_int
 from engine.models.torch_base import TorchBPRRecommender
 from engine.schema import HAS_MOVIE, IN_GENRE, RATED_BY, RATES, EdgeType, NodeType
+
+if TYPE_CHECKING:
+    from engine.models.base import GraphInput
 
 __all__ = ["HeteroLinkNet", "HeteroLinkRecommender"]
 
@@ -95,34 +116,108 @@ class HeteroLinkNet(nn.Module):
 class HeteroLinkRecommender(TorchBPRRecommender):
     """BPR-trained hetero GNN recommender; subclasses supply :meth:`_encoder`.
 
-    Reuses :class:`TorchBPRRecommender` for the loop, early stopping on valid NDCG@10
-    (full catalogue, seen excluded) with restore-best, scoring ``h_u · h_i`` from cached
-    final embeddings, and checkpoints. ``fit(train, valid, graph)`` reads node features and
-    genre relations from the ``HeteroData`` ``graph`` (optional: without it, id embeddings
-    only and no genre nodes).
+    Two ways to train (``minibatch``):
+
+    * **full graph** (small graphs): every step propagates over the whole train graph;
+    * **mini-batch** (``minibatch=true``, or ``auto`` above
+      :data:`~engine.models.hetero.minibatch.MINIBATCH_EDGES` train edges, or whenever
+      ``graph`` is a ``(FeatureStore, GraphStore)`` pair): PyG's ``LinkNeighborLoader``
+      with ``fanouts`` per hop, BPR or BCE (``loss``) on sampled negatives, an optional
+      edge budget (``max_edges``) and edges per epoch (``epoch_edges``); final states by
+      chunked layer-wise inference (:mod:`engine.models.hetero.minibatch`).
     """
 
     needs_graph = True
+    reads_stores = True
 
-    @abc.abstractmethod
-    def _encoder(self, graph: HeteroData) -> HeteroEncoderBase:
-        """A fresh encoder (a pure nn.Module built from the sizes of the prepared ``graph``)."""
+    def _sampling_params(self, minibatch: Any, fanouts: Any, loss: str, epoch_edges: Any,
+                         max_edges: Any) -> None:
+        if minibatch not in ("auto", True, False):
+            raise ParameterError(f"parameter minibatch={minibatch!r} must be auto, true or false")
+        self.minibatch = minibatch
+        self.fanouts = ",".join(str(f) for f in parse_fanouts(fanouts))
+        self.loss = check_choice("loss", loss, ("bpr", "bce"))
+        self.epoch_edges = None if epoch_edges is None else check_int("epoch_edges", epoch_edges, 1)
+        self.max_edges = None if max_edges is None else check_int("max_edges", max_edges, 1)
 
-    def _build(self, train: Interactions, graph: HeteroData | None) -> nn.Module:
-        prepared = prepare_graph(train, graph)
-        return HeteroLinkNet(self._encoder(prepared), prepared, self.reg)
+    def sampling(self) -> Sampling:
+        return Sampling(fanouts=parse_fanouts(self.fanouts), loss=self.loss,
+                        epoch_edges=self.epoch_edges, max_edges=self.max_edges)
+
+    def uses_minibatch(self, train: Interactions, graph: GraphInput | None) -> bool:
+        """Whether ``fit`` samples (see the class docstring for the rule)."""
+        if is_store(graph):
+            return True
+        if self.minibatch == "auto":
+            return len(train) > MINIBATCH_EDGES
+        return bool(self.minibatch)
+
+    def _fit(self, train: Interactions, valid: Interactions | None,
+             graph: GraphInput | None) -> FitHistory:
+        if not self.uses_minibatch(train, graph):
+            if isinstance(graph, tuple):
+                raise ParameterError("a (FeatureStore, GraphStore) graph trains mini-batch only")
+            return super()._fit(train, valid, graph)
+        return self._fit_minibatch(train, valid, graph)
+
+    def _fit_minibatch(self, train: Interactions, valid: Interactions | None,
+                       graph: GraphInput | None) -> FitHistory:
+        s, sampling = self.settings, self.sampling()
+        torch.manual_seed(s.seed)
+        np.random.seed(s.seed)
+        source: GraphSource = graph if isinstance(graph, tuple) else prepare_graph(train, graph)
+        dims = source_dims(source)
+        if (dims["num_users"], dims["num_items"]) != (train.num_users, train.num_items):
+            raise ParameterError(f"the graph has {dims['num_users']} users and {dims['num_items']} "
+                                 f"movies; train has {train.num_users} and {train.num_items}")
+        module = MiniBatchLinkNet(self._encoder(dims), self.reg, self.loss).to(s.device)
+        chunk = sampling.chunk
+
+        def states() -> tuple[torch.Tensor, torch.Tensor]:
+            h = layerwise_states(module.encoder, source, chunk=chunk, device=s.device)
+            return h[NodeType.USER], h[NodeType.MOVIE]
+
+        evaluate = None
+        if valid is not None and len(valid) > 0:
+
+            def evaluate() -> float:
+                u, i = states()
+                ue, ie = u.cpu().numpy(), i.cpu().numpy()
+                rep = evaluate_ranking(lambda us: ue[us] @ ie.T, train, valid, ks=(10,),
+                                       with_auc=False)
+                return rep.summary["ndcg@10"]
+
+        run = run_epochs(module, source, train, sampling, batch_size=s.batch_size,
+                         seed=s.seed, device=s.device)
+        budget = s.updated(epochs=epochs_for_budget(sampling, len(train), s.epochs))
+        history = fit_loop(module, run, budget, evaluate=evaluate, metric="ndcg@10")
+        history.info["edges_trained"] = float(run.state["edges"])
+        self.module = module
+        u, i = states()
+        self.user_emb = u.cpu().numpy().astype(np.float32)
+        self.item_emb = i.cpu().numpy().astype(np.float32)
+        return history
 
     def _final_embeddings(self, module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
         assert isinstance(module, HeteroLinkNet)
         return module.embed()
 
+    @abc.abstractmethod
+    def _encoder(self, dims: dict[str, Any]) -> HeteroEncoderBase:
+        """A fresh encoder (a pure nn.Module) for the node counts and feature widths ``dims``."""
+
+    def _build(self, train: Interactions, graph: GraphInput | None) -> nn.Module:
+        assert not isinstance(graph, tuple)
+        prepared = prepare_graph(train, graph)
+        return HeteroLinkNet(self._encoder(self.feature_dims(prepared)), prepared, self.reg)
+
     @staticmethod
     def feature_dims(graph: HeteroData) -> dict[str, Any]:
         """Sizes an encoder is built from: node counts and feature widths."""
         return {
-            "num_users": graph[NodeType.USER].num_nodes,
-            "num_items": graph[NodeType.MOVIE].num_nodes,
+            "num_users": int(graph[NodeType.USER].num_nodes),
+            "num_items": int(graph[NodeType.MOVIE].num_nodes),
             "num_genres": num_genres(graph),
-            "user_feat_dim": graph[NodeType.USER].x.shape[1],
-            "movie_feat_dim": graph[NodeType.MOVIE].x.shape[1],
+            "user_feat_dim": int(graph[NodeType.USER].x.shape[1]),
+            "movie_feat_dim": int(graph[NodeType.MOVIE].x.shape[1]),
         }

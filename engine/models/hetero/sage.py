@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from torch import nn
-from torch_geometric.data import HeteroData
 from torch_geometric.nn import SAGEConv
 
 from engine.models.fit import TrainSettings
@@ -85,13 +84,16 @@ class HeteroSAGERecommender(HeteroLinkRecommender):
         epochs=300, batch_size=4096, lr=3e-3, eval_every=5, patience=5)
 
     def __init__(self, dim: int = 64, num_layers: int = 2, dropout: float = 0.7,
-                 reg: float = 1e-4, **train: Any) -> None:
+                 reg: float = 1e-4, minibatch: Any = "auto", fanouts: Any = "10,5",
+                 loss: str = "bpr", epoch_edges: int | None = None,
+                 max_edges: int | None = None, **train: Any) -> None:
         super().__init__(**train)
+        self._sampling_params(minibatch, fanouts, loss, epoch_edges, max_edges)
         self.dim = check_int("dim", dim, 1)
         self.num_layers = check_int("num_layers", num_layers, 1)
         self.dropout = check_float("dropout", dropout, 0.0, 1.0)
         self.reg = check_float("reg", reg, 0.0)
 
-    def _encoder(self, graph: HeteroData) -> HeteroEncoderBase:
-        return HeteroSAGEEncoder(**self.feature_dims(graph), dim=self.dim,
+    def _encoder(self, dims: dict[str, Any]) -> HeteroEncoderBase:
+        return HeteroSAGEEncoder(**dims, dim=self.dim,
                                  num_layers=self.num_layers, dropout=self.dropout)
