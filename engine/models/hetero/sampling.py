@@ -109,10 +109,10 @@ class TorchNeighborSampler(NeighborSampler):
             order = torch.argsort(col * n_src + row)
             self.row_dict[rel] = row[order]
             et = self.to_edge_type[rel]
-            if not isinstance(self.perm, dict):
-                self.perm = {}
-            perm = self.perm.get(et)
-            self.perm[et] = order if perm is None else perm[order]
+            perms: dict[Any, Tensor | None] = self.perm if isinstance(self.perm, dict) else {}
+            perm = perms.get(et)
+            perms[et] = order if perm is None else perm[order]
+            self.perm = perms
 
     def _sample(self, seed: Any, seed_time: Any = None, **kwargs: Any) -> HeteroSamplerOutput:
         if not isinstance(seed, dict):
