@@ -109,7 +109,8 @@ class TorchNeighborSampler(NeighborSampler):
             order = torch.argsort(col * n_src + row)
             self.row_dict[rel] = row[order]
             et = self.to_edge_type[rel]
-            perms: dict[Any, Tensor | None] = self.perm if isinstance(self.perm, dict) else {}
+            current = getattr(self, "perm", None)
+            perms: dict[Any, Tensor | None] = current if isinstance(current, dict) else {}
             perm = perms.get(et)
             perms[et] = order if perm is None else perm[order]
             self.perm = perms
