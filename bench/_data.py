@@ -67,17 +67,25 @@ def export_of(release: str) -> Export:
     bundled. Read straight from the files, no database."""
     from loader import bundled_dataset, read_movielens
 
-    data = read_movielens(ML100K_ZIP if release == "ml-100k" else bundled_dataset())
+    return export_from(read_movielens(ML100K_ZIP if release == "ml-100k" else bundled_dataset()),
+                       release)
+
+
+def export_from(data, source: str) -> Export:  # type: ignore[no-untyped-def]
+    """A ``MovieLensData`` (a release read from disk, or SYNTHETIC) as an Export, no database."""
     r = data.ratings
     idmap = IdMap.from_raw(r["userId"].to_numpy(), r["movieId"].to_numpy())
     inter = Interactions(
         user=idmap.user_index(r["userId"].to_numpy()), item=idmap.movie_index(r["movieId"].to_numpy()),
         rating=r["rating"].to_numpy(np.float32), timestamp=r["timestamp"].to_numpy(np.int64),
-        num_users=idmap.num_users, num_items=idmap.num_movies, meta={"source": release},
+        num_users=idmap.num_users, num_items=idmap.num_movies, meta={"source": source},
     )
     movies = data.movies.set_index("movieId").reindex(idmap.movies).reset_index()
     movies = movies[["movieId", "title", "year", "genres"]]
     movies["genres"] = [g if isinstance(g, list) else [] for g in movies["genres"]]
-    users = data.users.set_index("userId").reindex(idmap.users).reset_index()
-    users = users[["userId", "gender", "age", "occupation"]]
+    if data.users is not None and len(data.users):
+        users = data.users.set_index("userId").reindex(idmap.users).reset_index()
+        users = users[["userId", "gender", "age", "occupation"]]
+    else:
+        users = pd.DataFrame({"userId": idmap.users, "gender": None, "age": None, "occupation": None})
     return Export(idmap, inter, movies, users, Selection())

@@ -95,10 +95,14 @@ class Prop:
     LIVE_COUNT: Final = "liveCount"
     LIVE_DIGEST: Final = "liveDigest"
     LIVE_SEQ: Final = "liveSeq"
-    TRAIN_FEATURES: Final = "trainFeatures"
 
 #: ``RECOMMENDED.source`` of the lists ``engine refresh`` writes (the write-back's have none: 'model').
 LIVE_SOURCE: Final = "model:live"
+
+#: The node property ``engine train --store neo4j`` writes its train-fitted features to
+#: (float32 bytes) and the Neo4j-backed PyG FeatureStore reads per batch; it reaches the
+#: ``cypher/pyg/`` statements as the ``$property`` parameter.
+TRAIN_FEATURES: Final = "trainFeatures"
 
 #: Indexes beyond the constraints' (each with its statement ``cypher/schema/<name>.cypher``).
 INDEXES: Final[tuple[str, ...]] = ("index_rated_at", "index_recommended_superseded")

@@ -1,9 +1,9 @@
 // Purpose: store a feature vector on each given user (the PyG FeatureStore's put; run before mini-batch training).
 // Params:
-//   $rows      LIST<MAP>  {id: userId, x: LIST<FLOAT>} per user
+//   $rows      LIST<MAP>  {id: userId, x: BYTES or LIST<FLOAT>} per user (the engine writes float32 bytes)
 //   $property  STRING     the node property to set
 // Example:
-//   :param {rows: [{id: 1, x: [0.5, -1.0]}], property: 'trainFeatures'}
+//   :param {property: 'trainFeatures', rows: [{id: 1, x: [0.5, -1.0]}]}
 UNWIND $rows AS row
 MATCH (u:User {userId: row.id})
 SET u[$property] = row.x

@@ -10,8 +10,7 @@ message passing), and features read from Neo4j batch by batch while it trains.
 from __future__ import annotations
 
 import logging
-
-import neo4j
+from typing import Any
 
 from engine.data.interactions import Interactions
 from engine.data.selection import Export
@@ -25,8 +24,11 @@ __all__ = ["neo4j_graph_for"]
 log = logging.getLogger(__name__)
 
 
-def neo4j_graph_for(driver: neo4j.Driver, export: Export, database: str = "neo4j") -> GraphFor:
-    """A ``graph_for`` giving each fit the Neo4j-backed ``(FeatureStore, GraphStore)``."""
+def neo4j_graph_for(driver: Any, export: Export, database: str = "neo4j") -> GraphFor:
+    """A ``graph_for`` giving each fit the Neo4j-backed ``(FeatureStore, GraphStore)``.
+
+    ``driver`` is an open ``neo4j.Driver`` (only :mod:`engine.graphdb` imports the driver).
+    """
 
     def graph_for(train: Interactions) -> tuple[Neo4jFeatureStore, Neo4jGraphStore]:
         prepared = prepare_graph(train, training_graph(export, train))

@@ -33,7 +33,7 @@ from engine.graphdb.export import export_subgraph
 from engine.graphdb.pyg_store import Neo4jFeatureStore, Neo4jGraphStore, StoreError
 from engine.jobs.stores import neo4j_graph_for
 from engine.models.hetero.inputs import prepare_graph
-from engine.models.hetero.sampling import neighbor_sampler
+from engine.models.hetero.sampling import TorchNeighborSampler
 from engine.schema import RATED_BY, RATES
 from engine.training.selection import training_graph
 from loader import bundled_dataset, read_movielens
@@ -71,13 +71,14 @@ def _batches(source: Any, link: bool, seed: int, edge_index: torch.Tensor, n: in
     nn_ = {et: [10, 5] for et in (RATES, RATED_BY, ("movie", "in_genre", "genre"),
                                   ("genre", "rev_in_genre", "movie"))}
     torch.manual_seed(seed)
+    sampler = TorchNeighborSampler(source, nn_)  # one sampler for both kinds of source
     if link:
         loader: Any = LinkNeighborLoader(
             source, nn_, edge_label_index=(RATES, edge_index), batch_size=128, shuffle=True,
-            neg_sampling=NegativeSampling("triplet"), neighbor_sampler=neighbor_sampler(source, nn_))
+            neg_sampling=NegativeSampling("triplet"), neighbor_sampler=sampler)
     else:
         loader = NeighborLoader(source, nn_, input_nodes=("user", torch.arange(200)), batch_size=64,
-                                shuffle=True, neighbor_sampler=neighbor_sampler(source, nn_))
+                                shuffle=True, neighbor_sampler=sampler)
     out = []
     for batch, _ in zip(loader, range(n), strict=False):
         out.append(batch)
@@ -94,9 +95,9 @@ def test_a_batch_from_neo4j_equals_one_from_heterodata(small, pair, link: bool) 
     for a, b in zip(_batches(memory, link, 11, label), _batches(pair, link, 11, label), strict=True):
         for t in ("user", "movie", "genre"):
             assert torch.equal(a[t].n_id, b[t].n_id), t
-        for t in ("user", "movie"):
-            assert torch.equal(a[t].x, b[t].x), t  # fetched from Neo4j for this batch only
-            assert b[t].x.shape[0] == b[t].n_id.numel() < export.idmap.num_movies + export.idmap.num_users
+        assert torch.equal(a["user"].x, b["user"].x)  # fetched from Neo4j for this batch only
+        assert torch.equal(a["movie"].x, b["movie"].x)
+        assert b["movie"].x.shape[0] == b["movie"].n_id.numel() < export.idmap.num_movies
         for et in memory.edge_types:
             assert torch.equal(a[et].edge_index, b[et].edge_index), et
         for et in (RATES, RATED_BY):
@@ -132,6 +133,14 @@ def test_missing_edge_types_attributes_and_properties_are_one_line(small, driver
     assert "\n" not in str(err.value)
     with pytest.raises(StoreError, match="genre"):
         Neo4jFeatureStore(driver, export.idmap, attrs={("genre", "x"): "x"})
+
+
+def test_feature_requests_with_repeats_and_none(small, pair) -> None:  # type: ignore[no-untyped-def]
+    fs, _ = pair
+    x = fs.get_tensor(TensorAttr("movie", "x", torch.tensor([5, 3, 5, 0])))
+    single = [fs.get_tensor(TensorAttr("movie", "x", torch.tensor([i]))) for i in (5, 3, 0)]
+    assert torch.equal(x, torch.cat([single[0], single[1], single[0], single[2]]))
+    assert fs.get_tensor(TensorAttr("movie", "x", torch.zeros(0, dtype=torch.long))).shape[0] == 0
 
 
 def test_the_readme_pyg_example_runs(small, neo4j_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -179,3 +188,31 @@ def test_engine_train_hetero_sage_minibatch_through_the_neo4j_store(  # type: ig
     assert one("MATCH (u:User) WHERE u.embedding IS NOT NULL OR u.embeddingB IS NOT NULL "
                "RETURN count(u) AS n") == users
     assert one("MATCH (m:Movie) WHERE m.trainFeatures IS NOT NULL RETURN count(m) AS n") > 9000
+
+
+def test_hetero_gat_trains_through_the_store_with_rating_attention(small, pair) -> None:  # type: ignore[no-untyped-def]
+    from engine.models.hetero import minibatch
+    from engine.models.hetero.gat import HeteroGATRecommender
+
+    export, split = small
+    model = HeteroGATRecommender(dim=16, heads=2, epochs=1, batch_size=8192, minibatch=True,
+                                 epoch_edges=20_000)
+    seen_attrs: list[bool] = []
+    attach = minibatch._attach_edge_attr
+
+    def spy(source: Any, batch: Any) -> None:
+        attach(source, batch)
+        seen_attrs.append("edge_attr" in batch[RATES] and "edge_attr" in batch[RATED_BY])
+
+    minibatch._attach_edge_attr = spy
+    try:
+        history = model.fit(split.train, None, pair)
+    finally:
+        minibatch._attach_edge_attr = attach
+    assert seen_attrs and all(seen_attrs)  # the ratings the attention reads came from the store
+    assert history.info["edges_trained"] == 20_000
+    assert model.user_emb.shape == (export.idmap.num_users, 16)
+    assert np.isfinite(model.item_emb).all()
+    items, _ = model.recommend(np.arange(5), k=10)
+    seen = split.train.to_csr()
+    assert not any(seen[u, items[u]].toarray().any() for u in range(5))

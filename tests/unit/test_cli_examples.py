@@ -55,7 +55,9 @@ def readme_examples() -> list[tuple[str, str]]:
     """``(where, line)`` of every ``engine ...`` command line in the README's code blocks."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     out = []
-    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, flags=re.S):
+    for lang, block in re.findall(r"```([a-z]*)\n(.*?)```", text, flags=re.S):
+        if lang not in ("", "bash", "sh", "console"):
+            continue  # a python or cypher block
         for line in block.splitlines():
             stripped = line.strip()
             if re.match(r"^([A-Z][A-Z0-9_]*=\S+\s+)*(\.venv/bin/)?engine\s", stripped):

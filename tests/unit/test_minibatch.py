@@ -27,7 +27,11 @@ from engine.models.hetero.inputs import prepare_graph
 from engine.models.hetero.minibatch import layerwise_states, parse_fanouts
 from engine.models.hetero.rating import HeteroSAGERatingModel
 from engine.models.hetero.sage import HeteroSAGERecommender
-from engine.models.hetero.sampling import draw_without_replacement, neighbor_sampler
+from engine.models.hetero.sampling import (
+    TorchNeighborSampler,
+    draw_without_replacement,
+    neighbor_sampler,
+)
 from engine.schema import RATES
 from tests.unit.test_hetero_models import FAST, N_USERS, checkerboard, toy_graph
 
@@ -101,7 +105,7 @@ def test_sampled_batches_hold_real_edges_within_the_fanout() -> None:
             per_hop = batch[et].num_sampled_edges
             assert sum(per_hop) == ei.shape[1]
             if ei.shape[1]:  # no destination gets more than the fanout in one hop
-                assert int(torch.bincount(ei[1]).max()) <= sum(fanouts)
+                assert int(torch.bincount(ei[1]).max()) <= max(fanouts)  # one hop per node
         assert torch.equal(batch["user"].x, d["user"].x[batch["user"].n_id])
         assert torch.equal(batch["user"].n_id[:batch["user"].batch_size],
                            batch["user"].input_id)
@@ -110,14 +114,15 @@ def test_sampled_batches_hold_real_edges_within_the_fanout() -> None:
 def _batch(source: Any, seed: int, link: bool) -> HeteroData:
     nn_ = {et: [5, 3] for et in random_graph().edge_types}
     torch.manual_seed(seed)
+    sampler = TorchNeighborSampler(source, nn_)  # the same sampler for both kinds of source
     if link:
         ei = random_graph()[RATES].edge_index
         loader = LinkNeighborLoader(source, nn_, edge_label_index=(RATES, ei), batch_size=32,
                                     shuffle=True, neg_sampling=NegativeSampling("triplet"),
-                                    neighbor_sampler=neighbor_sampler(source, nn_))
+                                    neighbor_sampler=sampler)
     else:
         loader = NeighborLoader(source, nn_, input_nodes=("user", torch.arange(60)), batch_size=16,
-                                shuffle=True, neighbor_sampler=neighbor_sampler(source, nn_))
+                                shuffle=True, neighbor_sampler=sampler)
     return next(iter(loader))
 
 
@@ -139,15 +144,15 @@ def test_same_seed_same_batch_from_heterodata_and_from_stores(link: bool) -> Non
 
 
 @pytest.mark.parametrize("cls", [HeteroSAGERecommender, HeteroGATRecommender])
-@pytest.mark.parametrize("chunk", [3, 7, 1000])
-def test_chunked_layerwise_inference_equals_the_full_graph_pass(cls, chunk: int) -> None:
+@pytest.mark.parametrize(("chunk", "edge_chunk"), [(3, 10**6), (7, 10**6), (1000, 10**6), (1000, 25)])
+def test_chunked_layerwise_inference_equals_the_full_graph_pass(cls, chunk: int, edge_chunk: int) -> None:
     train, _ = checkerboard()
     model = cls(**{**FAST, "epochs": 3}, minibatch=False)
     model.fit(train, None, toy_graph(train))
     assert model.module is not None
     full_users, full_movies = model.user_emb, model.item_emb  # the full-graph forward pass
     states = layerwise_states(model.module.encoder, prepare_graph(train, toy_graph(train)),
-                              chunk=chunk)
+                              chunk=chunk, edge_chunk=edge_chunk)
     np.testing.assert_allclose(states["user"].numpy(), full_users, atol=1e-5)
     np.testing.assert_allclose(states["movie"].numpy(), full_movies, atol=1e-5)
     users = np.arange(N_USERS)
@@ -175,8 +180,41 @@ def test_edge_budget_and_epoch_edges_bound_the_run() -> None:
     model = HeteroSAGERecommender(**{**FAST, "epochs": 50}, minibatch=True, epoch_edges=100,
                                   max_edges=450)
     history = model.fit(train, None, toy_graph(train))
-    assert history.epochs_run == 5  # ceil(450 / 100)
-    assert history.info["edges_trained"] == 500
+    assert history.epochs_run == 5  # ceil(450 / 100), the last one with what is left
+    assert history.info["edges_trained"] == 450
+    one = HeteroSAGERecommender(**{**FAST, "epochs": 50}, minibatch=True, max_edges=150)
+    assert one.fit(train, None, toy_graph(train)).info["edges_trained"] == 150  # within an epoch
+
+
+def test_the_training_loader_pairs_each_positive_with_an_unrated_negative() -> None:
+    from engine.data.hetero import rated_pairs
+    from engine.models.hetero.minibatch import Sampling, link_loader
+    from engine.models.losses import NegativeSampler
+
+    train, _ = checkerboard()
+    graph = prepare_graph(train, toy_graph(train))
+    users, movies, _ = rated_pairs(train)
+    seen = set(zip(users.tolist(), movies.tolist(), strict=True))
+    loader = link_loader(graph, (users, movies), NegativeSampler(train, seed=1),
+                         Sampling(fanouts=(5, 5)), batch_size=16, seed=0)
+    positives = []
+    for batch in loader:
+        eli, label = batch[RATES].edge_label_index, batch[RATES].edge_label
+        u = batch["user"].n_id[eli[0]]
+        m = batch["movie"].n_id[eli[1]]
+        assert torch.equal(label, torch.tensor([1.0, 0.0]).repeat(len(label) // 2))
+        assert torch.equal(u[0::2], u[1::2])  # (u, p), (u, n): one user per triplet
+        for a, p, n in zip(u[0::2].tolist(), m[0::2].tolist(), m[1::2].tolist(), strict=True):
+            assert (a, p) in seen and (a, n) not in seen
+            positives.append((a, p))
+    assert sorted(positives) == sorted(seen)  # every train pair once per epoch
+
+
+def test_fanouts_must_match_the_layers() -> None:
+    train, _ = checkerboard()
+    model = HeteroSAGERecommender(**FAST, num_layers=3, minibatch=True, fanouts="10,5")
+    with pytest.raises(ParameterError, match="one per layer"):
+        model.fit(train, None, toy_graph(train))
 
 
 def test_small_graphs_keep_the_full_graph_path() -> None:
@@ -205,3 +243,18 @@ def test_models_without_store_support_refuse_a_store_pair() -> None:
     with pytest.raises(ParameterError, match="in-memory"):
         HeteroSAGERatingModel(epochs=1).fit(train, None, as_stores(random_graph()))
     assert HeteroSAGERecommender.reads_stores and not HeteroSAGERatingModel.reads_stores
+
+
+def test_inference_chunks_bound_rows_and_edges() -> None:
+    from engine.models.hetero.minibatch import _chunks, _csc
+
+    d = random_graph()
+    csc = _csc(d)
+    for t, n in (("movie", 40), ("user", 60)):
+        ranges = _chunks(csc, t, n, rows=8, edges=30)
+        assert ranges[0][0] == 0 and ranges[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        indeg = sum(c[1].diff() for (_, _, dst), c in csc.items() if dst == t)
+        for lo, hi in ranges:
+            assert hi - lo <= 8
+            assert hi - lo == 1 or int(indeg[lo:hi].sum()) <= 30

@@ -28,6 +28,7 @@ from engine.models.hetero.minibatch import (
     MiniBatchLinkNet,
     Sampling,
     epochs_for_budget,
+    inference_inputs,
     is_store,
     layerwise_states,
     parse_fanouts,
@@ -129,6 +130,7 @@ class HeteroLinkRecommender(TorchBPRRecommender):
 
     needs_graph = True
     reads_stores = True
+    num_layers: int
 
     def _sampling_params(self, minibatch: Any, fanouts: Any, loss: str, epoch_edges: Any,
                          max_edges: Any) -> None:
@@ -154,9 +156,7 @@ class HeteroLinkRecommender(TorchBPRRecommender):
 
     def _fit(self, train: Interactions, valid: Interactions | None,
              graph: GraphInput | None) -> FitHistory:
-        if not self.uses_minibatch(train, graph):
-            if isinstance(graph, tuple):
-                raise ParameterError("a (FeatureStore, GraphStore) graph trains mini-batch only")
+        if not self.uses_minibatch(train, graph):  # never a store pair (that samples)
             return super()._fit(train, valid, graph)
         return self._fit_minibatch(train, valid, graph)
 
@@ -170,11 +170,15 @@ class HeteroLinkRecommender(TorchBPRRecommender):
         if (dims["num_users"], dims["num_items"]) != (train.num_users, train.num_items):
             raise ParameterError(f"the graph has {dims['num_users']} users and {dims['num_items']} "
                                  f"movies; train has {train.num_users} and {train.num_items}")
+        if len(sampling.fanouts) != self.num_layers:
+            raise ParameterError(f"parameter fanouts={self.fanouts} gives {len(sampling.fanouts)} "
+                                 f"hops; expected one per layer (num_layers={self.num_layers})")
         module = MiniBatchLinkNet(self._encoder(dims), self.reg, self.loss).to(s.device)
-        chunk = sampling.chunk
+        inputs = inference_inputs(source, sampling.chunk)  # features + CSC, read once per fit
 
         def states() -> tuple[torch.Tensor, torch.Tensor]:
-            h = layerwise_states(module.encoder, source, chunk=chunk, device=s.device)
+            h = layerwise_states(module.encoder, source, chunk=sampling.chunk, device=s.device,
+                                 inputs=inputs)
             return h[NodeType.USER], h[NodeType.MOVIE]
 
         evaluate = None
@@ -189,7 +193,8 @@ class HeteroLinkRecommender(TorchBPRRecommender):
 
         run = run_epochs(module, source, train, sampling, batch_size=s.batch_size,
                          seed=s.seed, device=s.device)
-        budget = s.updated(epochs=epochs_for_budget(sampling, len(train), s.epochs))
+        pairs = int(train.to_csr(binary=True).nnz)
+        budget = s.updated(epochs=epochs_for_budget(sampling, pairs, s.epochs))
         history = fit_loop(module, run, budget, evaluate=evaluate, metric="ndcg@10")
         history.info["edges_trained"] = float(run.state["edges"])
         self.module = module

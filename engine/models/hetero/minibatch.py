@@ -6,9 +6,10 @@ train graph of :func:`~engine.models.hetero.inputs.prepare_graph`) or a remote
 (:mod:`engine.graphdb.pyg_store`), holding the same relations and z-scored features.
 
 * **Training** (:func:`link_loader`, :class:`MiniBatchLinkNet`): PyG's stock
-  ``LinkNeighborLoader`` draws a batch of train ``rated`` edges, their sampled
-  neighbourhoods (``fanouts[l]`` in-neighbours per relation at hop ``l``) and uniform
-  negatives -- one per positive, as ``triplet`` (BPR) or ``binary`` (BCE) pairs. The
+  ``LinkNeighborLoader`` draws a batch of (user, positive, negative) triplets -- train
+  ``rated`` pairs with one uniform negative the user has not rated, as in the full-graph
+  BPR epoch -- and their sampled neighbourhoods (``fanouts[l]`` in-neighbours per
+  relation at hop ``l``); BPR on the triplets or BCE on their pairs. The
   encoder runs on the batch's ``x_dict`` / ``edge_index_dict`` with ``n_id`` selecting the
   id embeddings. An epoch covers ``epoch_edges`` seeded random train edges (all by default).
 * **Inference** (:func:`layerwise_states`): layer by layer over the whole graph, each
@@ -29,18 +30,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import FeatureStore, GraphStore, HeteroData, TensorAttr
 from torch_geometric.loader import LinkNeighborLoader
-from torch_geometric.sampler import NegativeSampling
 
 from engine.data.hetero import rated_pairs
 from engine.data.interactions import Interactions
 from engine.errors import ParameterError
 from engine.models.hetero.encoder import HeteroEncoderBase
 from engine.models.hetero.sampling import neighbor_sampler
-from engine.models.losses import bpr_loss
+from engine.models.losses import NegativeSampler, bpr_loss
 from engine.schema import RATED_BY, RATES, EdgeType, NodeType
 
 __all__ = ["GraphSource", "MiniBatchLinkNet", "Sampling", "is_store", "layerwise_states",
-           "link_loader", "parse_fanouts", "source_dims"]
+           "link_loader", "parse_fanouts", "run_epochs", "source_dims"]
 
 GraphSource: TypeAlias = HeteroData | tuple[FeatureStore, GraphStore]
 
@@ -77,7 +77,6 @@ class Sampling:
         epoch_edges: train edges per epoch (None: all of them).
         max_edges: train edges per run at most (an edge budget; None: no budget).
         chunk: destination rows per step of layer-wise inference.
-        workers: loader worker processes (0: sample in the training process).
     """
 
     fanouts: tuple[int, ...] = (10, 5)
@@ -85,7 +84,6 @@ class Sampling:
     epoch_edges: int | None = None
     max_edges: int | None = None
     chunk: int = 16_384
-    workers: int = 0
 
 
 def _num_nodes(source: GraphSource) -> dict[str, int]:
@@ -118,23 +116,40 @@ def source_dims(source: GraphSource) -> dict[str, Any]:
             "user_feat_dim": width(NodeType.USER), "movie_feat_dim": width(NodeType.MOVIE)}
 
 
-def link_loader(source: GraphSource, train: Interactions, sampling: Sampling, *,
-                batch_size: int, seed: int, epoch: int = 0, pin_memory: bool = False
-                ) -> LinkNeighborLoader:
-    """PyG's ``LinkNeighborLoader`` over the distinct train pairs (one epoch's share)."""
-    users, movies, _ = rated_pairs(train)
-    index = torch.from_numpy(np.vstack([users, movies]))
-    if sampling.epoch_edges is not None and sampling.epoch_edges < index.shape[1]:
-        rng = np.random.default_rng([seed, epoch])
-        keep = rng.choice(index.shape[1], size=sampling.epoch_edges, replace=False)
-        index = index[:, torch.from_numpy(np.sort(keep))]
-    num_neighbors = {et: list(sampling.fanouts) for et in _edge_types(source)}
-    neg = NegativeSampling("triplet" if sampling.loss == "bpr" else "binary", amount=1)
+def link_loader(source: GraphSource, pairs: tuple[np.ndarray, np.ndarray],
+                negatives: NegativeSampler, sampling: Sampling, *, batch_size: int, seed: int,
+                epoch: int = 0, limit: int | None = None, pin_memory: bool = False,
+                sampler: Any = None) -> LinkNeighborLoader:
+    """PyG's ``LinkNeighborLoader`` over one epoch's (user, positive, negative) triplets.
+
+    As in the full-graph BPR epoch (:func:`~engine.models.losses.bpr_epoch`): every
+    distinct train pair (or ``epoch_edges`` of them) once in a seeded order, each with one
+    uniform negative the user has not rated (:class:`~engine.models.losses.NegativeSampler`).
+    The loader gets them as label pairs ``(u, p), (u, n), ...`` interleaved, labels 1, 0,
+    in that order (no shuffling inside the loader), so each batch holds ``batch_size``
+    whole triplets. ``limit`` caps the epoch's triplets (what is left of an edge budget);
+    ``sampler`` reuses a fit's neighbour sampler (its CSC is built once).
+    """
+    users, movies = pairs
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(users))
+    keep = min(len(order), sampling.epoch_edges or len(order), len(order) if limit is None else limit)
+    order = order[:keep]
+    u, p = users[order], movies[order]
+    n = negatives.sample(u)
+    index = torch.from_numpy(np.stack([np.repeat(u, 2), np.column_stack([p, n]).reshape(-1)]))
+    label = torch.from_numpy(np.tile(np.array([1.0, 0.0], np.float32), len(u)))
+    num_neighbors = fanout_dict(source, sampling)
     return LinkNeighborLoader(
-        source, num_neighbors, edge_label_index=(RATES, index), batch_size=batch_size,
-        shuffle=True, neg_sampling=neg, num_workers=sampling.workers, pin_memory=pin_memory,
-        neighbor_sampler=neighbor_sampler(source, num_neighbors),
+        source, num_neighbors, edge_label_index=(RATES, index), edge_label=label,
+        batch_size=2 * batch_size, shuffle=False, pin_memory=pin_memory,
+        neighbor_sampler=sampler if sampler is not None else neighbor_sampler(source, num_neighbors),
     )
+
+
+def fanout_dict(source: GraphSource, sampling: Sampling) -> dict[EdgeType, list[int]]:
+    """``num_neighbors`` for PyG's loaders: the fanouts for every relation of the source."""
+    return {et: list(sampling.fanouts) for et in _edge_types(source)}
 
 
 def _edge_types(source: GraphSource) -> list[EdgeType]:
@@ -143,13 +158,18 @@ def _edge_types(source: GraphSource) -> list[EdgeType]:
     return sorted({attr.edge_type for attr in source[1].get_all_edge_attrs()})
 
 
-def _rated_attr(source: GraphSource, batch: HeteroData, et: EdgeType) -> Tensor | None:
-    if "edge_attr" in batch[et]:
-        return cast(Tensor, batch[et].edge_attr)
+def _attach_edge_attr(source: GraphSource, batch: HeteroData) -> None:
+    """A store batch's rating attributes, looked up by ``e_id`` on the CPU.
+
+    PyG copies edge attributes into batches only from a ``HeteroData``; this runs before
+    the batch moves to the device.
+    """
     store = source[1] if isinstance(source, tuple) else None
-    if store is not None and hasattr(store, "edge_attr") and "e_id" in batch[et]:
-        return cast(Tensor, store.edge_attr(et)[batch[et].e_id.cpu()])
-    return None
+    if store is None or not hasattr(store, "edge_attr"):
+        return
+    for et in (RATES, RATED_BY):
+        if et in batch.edge_types and "edge_attr" not in batch[et] and "e_id" in batch[et]:
+            batch[et].edge_attr = store.edge_attr(et)[batch[et].e_id]
 
 
 class MiniBatchLinkNet(nn.Module):
@@ -168,26 +188,24 @@ class MiniBatchLinkNet(nn.Module):
         n_id = {t: batch[t].n_id for t in batch.node_types if "n_id" in batch[t]}
         attr = None
         if enc.uses_edge_attr:
-            attr = {et: a for et in (RATES, RATED_BY) if et in ei
-                    and (a := _rated_attr(source, batch, et)) is not None}
-            attr = {et: a.to(ei[et].device) for et, a in attr.items()}
+            attr = {et: batch[et].edge_attr for et in (RATES, RATED_BY)
+                    if et in ei and "edge_attr" in batch[et]}
         return cast(dict[str, Tensor], enc(x, ei, attr, n_id))
 
     def loss(self, source: GraphSource, batch: HeteroData) -> Tensor:
+        """BPR over the batch's (u, p), (u, n) label pairs, or BCE on them (``loss``)."""
         h = self.batch_states(source, batch)
-        hu, hm = h[NodeType.USER], h[NodeType.MOVIE]
+        eli, label = batch[RATES].edge_label_index, batch[RATES].edge_label
         uid, mid = batch[NodeType.USER].n_id, batch[NodeType.MOVIE].n_id
+        scores = (h[NodeType.USER][eli[0]] * h[NodeType.MOVIE][eli[1]]).sum(-1)
         ni = self.encoder.node_input
         if self.loss_kind == "bpr":
-            s, p, n = (batch[NodeType.USER].src_index, batch[NodeType.MOVIE].dst_pos_index,
-                       batch[NodeType.MOVIE].dst_neg_index.reshape(-1))
-            ego = (ni.user_emb(uid[s]), ni.movie_emb(mid[p]), ni.movie_emb(mid[n]))
-            return bpr_loss((hu[s] * hm[p]).sum(-1), (hu[s] * hm[n]).sum(-1), ego, self.reg)
-        eli, label = batch[RATES].edge_label_index, batch[RATES].edge_label
-        logits = (hu[eli[0]] * hm[eli[1]]).sum(-1)
+            ego = (ni.user_emb(uid[eli[0, 0::2]]), ni.movie_emb(mid[eli[1, 0::2]]),
+                   ni.movie_emb(mid[eli[1, 1::2]]))
+            return bpr_loss(scores[0::2], scores[1::2], ego, self.reg)
         pair = (ni.user_emb(uid[eli[0]]), ni.movie_emb(mid[eli[1]]))
-        l2 = sum(e.pow(2).sum() for e in pair) / (2 * len(logits))
-        return F.binary_cross_entropy_with_logits(logits, label.float()) + self.reg * l2
+        l2 = sum(e.pow(2).sum() for e in pair) / (2 * len(scores))
+        return F.binary_cross_entropy_with_logits(scores, label.float()) + self.reg * l2
 
 
 def run_epochs(module: MiniBatchLinkNet, source: GraphSource, train: Interactions,
@@ -195,13 +213,20 @@ def run_epochs(module: MiniBatchLinkNet, source: GraphSource, train: Interaction
     """``run_epoch(optimiser) -> mean loss`` for :func:`~engine.models.fit.fit_loop`."""
     state = {"epoch": 0, "edges": 0}
     cuda = device.startswith("cuda")
+    users, movies, _ = rated_pairs(train)  # once per fit: the distinct train pairs
+    negatives = NegativeSampler(train, seed=seed + 1)
+    sampler = neighbor_sampler(source, fanout_dict(source, sampling))  # CSC built once
 
     def run(optimiser: torch.optim.Optimizer) -> float:
-        loader = link_loader(source, train, sampling, batch_size=batch_size, seed=seed,
-                             epoch=state["epoch"], pin_memory=cuda)
+        left = None if sampling.max_edges is None else max(sampling.max_edges - state["edges"], 0)
+        loader = link_loader(source, (users, movies), negatives, sampling, batch_size=batch_size,
+                             seed=seed, epoch=state["epoch"], limit=left, pin_memory=cuda,
+                             sampler=sampler)
         state["epoch"] += 1
         total, steps = 0.0, 0
         for batch in loader:
+            state["edges"] += int(batch[RATES].edge_label.sum())  # positive train pairs
+            _attach_edge_attr(source, batch)
             batch = batch.to(device, non_blocking=cuda)
             optimiser.zero_grad()
             loss = module.loss(source, batch)
@@ -209,8 +234,6 @@ def run_epochs(module: MiniBatchLinkNet, source: GraphSource, train: Interaction
             optimiser.step()
             total += float(loss.detach())
             steps += 1
-            state["edges"] += int(batch[RATES].edge_label.sum() if sampling.loss == "bce"
-                                  else batch[NodeType.USER].src_index.numel())  # positives
         return total / max(steps, 1)
 
     run.state = state  # type: ignore[attr-defined]
@@ -218,7 +241,10 @@ def run_epochs(module: MiniBatchLinkNet, source: GraphSource, train: Interaction
 
 
 def epochs_for_budget(sampling: Sampling, train_edges: int, epochs: int) -> int:
-    """``epochs`` cut to the edge budget (``max_edges``) at ``epoch_edges`` per epoch."""
+    """``epochs`` cut to the edge budget (``max_edges``) at ``epoch_edges`` per epoch.
+
+    ``train_edges`` counts distinct pairs; the last epoch gets what is left of the budget.
+    """
     if sampling.max_edges is None:
         return epochs
     per_epoch = min(sampling.epoch_edges or train_edges, train_edges)
@@ -259,26 +285,65 @@ def _features(source: GraphSource, t: str, n: int, chunk: int) -> Tensor | None:
     return torch.cat(parts) if parts else None
 
 
+InferenceInputs: TypeAlias = tuple[dict[str, Tensor],
+                                   dict[EdgeType, tuple[Tensor, Tensor, Tensor | None]],
+                                   dict[str, int]]
+
+
+def inference_inputs(source: GraphSource, chunk: int = 16_384) -> InferenceInputs:
+    """``(features, CSC per relation, node counts)`` of the whole graph, read once.
+
+    From a store, the features of every node come in chunks of ``chunk`` nodes.
+    """
+    sizes = _num_nodes(source)
+    x = {t: f for t in (NodeType.USER, NodeType.MOVIE)
+         if (f := _features(source, t, sizes[t], chunk)) is not None}
+    return x, _csc(source), sizes
+
+
+def _chunks(csc: dict[EdgeType, tuple[Tensor, Tensor, Tensor | None]], t: str, n: int,
+            rows: int, edges: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` destination ranges of at most ``rows`` nodes and about ``edges`` in-edges.
+
+    (A single node with more in-edges gets a range of its own.) Bounding the edges bounds
+    the ``[E_chunk, d]`` messages of a popular movie's chunk.
+    """
+    degree = np.zeros(n, dtype=np.int64)
+    for (_, _, dst), (_, colptr, _) in csc.items():
+        if dst == t:
+            degree += colptr.diff().numpy()
+    cum = np.concatenate([[0], np.cumsum(degree)])
+    out, lo = [], 0
+    while lo < n:
+        hi = int(np.searchsorted(cum, cum[lo] + edges, side="right")) - 1
+        hi = min(max(hi, lo + 1), lo + rows, n)
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
 @torch.no_grad()
 def layerwise_states(encoder: HeteroEncoderBase, source: GraphSource, *, chunk: int = 16_384,
-                     device: str = "cpu") -> dict[str, Tensor]:
-    """Final layer-averaged states ``{type: [N_type, d]}`` of every node, chunk by chunk."""
+                     edge_chunk: int = 1_000_000, device: str = "cpu",
+                     inputs: InferenceInputs | None = None) -> dict[str, Tensor]:
+    """Final layer-averaged states ``{type: [N_type, d]}`` of every node, chunk by chunk.
+
+    Each step takes at most ``chunk`` destination nodes and about ``edge_chunk`` in-edges.
+    ``inputs`` (:func:`inference_inputs`) reuses the features and CSC of earlier calls.
+    """
     was_training = encoder.training
     encoder.train(False)
-    sizes = _num_nodes(source)
+    x_cpu, csc, sizes = inputs if inputs is not None else inference_inputs(source, chunk)
     types = [t for t in (NodeType.USER, NodeType.MOVIE, NodeType.GENRE) if sizes.get(t, 0) > 0]
-    x = {t: f.to(device) for t in (NodeType.USER, NodeType.MOVIE)
-         if (f := _features(source, t, sizes[t], chunk)) is not None}
+    x = {t: f.to(device) for t, f in x_cpu.items()}
     h = {k: v for k, v in encoder.node_input(x).items() if k in types}
     total = {t: v.clone() for t, v in h.items()}
-    csc = _csc(source)
     for conv_, lins_ in zip(encoder.convs, encoder.self_lins, strict=True):
         lins, conv = cast(nn.ModuleDict, lins_), cast(Any, conv_)
         new = {}
         for t in h:
             parts = []
-            for lo in range(0, sizes[t], chunk):
-                hi = min(lo + chunk, sizes[t])
+            for lo, hi in _chunks(csc, t, sizes[t], chunk, edge_chunk):
                 z = lins[t](h[t][lo:hi])
                 for et, (row, colptr, attr) in csc.items():
                     if et[2] != t or et[0] not in h or et not in conv.convs:

@@ -4,7 +4,8 @@ PyG's :class:`~torch_geometric.sampler.NeighborSampler` samples through the comp
 ``pyg-lib`` or ``torch-sparse`` kernels. Neither has a wheel for every torch build (none
 for the torch this project pins on CPU-only machines), so :func:`neighbor_sampler` returns
 the stock sampler when a kernel is installed and otherwise :class:`TorchNeighborSampler`:
-the same sampler with its ``_sample`` step written in plain torch. Everything else -- the
+the same sampler with its ``_sample`` step written in plain torch (and always for a store
+pair: see :func:`neighbor_sampler`). Everything else -- the
 loaders, ``(FeatureStore, GraphStore)`` inputs, CSC conversion, negative sampling, the
 ``HeteroData`` batches -- is PyG's own.
 
@@ -80,7 +81,9 @@ class TorchNeighborSampler(NeighborSampler):
     """
 
     def __init__(self, data: Any, num_neighbors: Any, **kwargs: Any) -> None:
-        super().__init__(data, num_neighbors, **kwargs)
+        with warnings.catch_warnings():  # "without pyg-lib is deprecated": this is the fallback
+            warnings.filterwarnings("ignore", message=".*pyg-lib.*")
+            super().__init__(data, num_neighbors, **kwargs)
         if isinstance(data, tuple) and isinstance(self.num_nodes, dict):
             # PyG takes a remote graph's node types from the feature store only; node types
             # without features (genre) still have nodes: size them from the graph store
@@ -192,13 +195,17 @@ class TorchNeighborSampler(NeighborSampler):
 
 
 def neighbor_sampler(data: Any, num_neighbors: Any, **kwargs: Any) -> NeighborSampler:
-    """PyG's stock sampler when ``pyg-lib``/``torch-sparse`` is installed, else the torch one.
+    """The sampler to pass as ``neighbor_sampler=`` to ``NeighborLoader`` / ``LinkNeighborLoader``.
 
-    ``data`` is a ``HeteroData`` or a ``(FeatureStore, GraphStore)`` pair; pass the result
-    as ``neighbor_sampler=`` to ``NeighborLoader`` / ``LinkNeighborLoader``.
+    ``data`` is a ``HeteroData`` or a ``(FeatureStore, GraphStore)`` pair. A store pair
+    always gets :class:`TorchNeighborSampler` (PyG's stock sampler sizes a remote graph's
+    node types from the feature store only, so it misses genre nodes, and draws relations
+    in a set's order); a ``HeteroData`` gets PyG's stock sampler when ``pyg-lib`` /
+    ``torch-sparse`` is installed, else the torch one. Build :class:`TorchNeighborSampler`
+    directly to draw identical batches from both kinds of source.
     """
     kernels = torch_geometric.typing.WITH_PYG_LIB or torch_geometric.typing.WITH_TORCH_SPARSE
-    cls = NeighborSampler if kernels else TorchNeighborSampler
+    cls = NeighborSampler if kernels and not isinstance(data, tuple) else TorchNeighborSampler
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*pyg-lib.*")
         return cls(data, num_neighbors, **kwargs)
