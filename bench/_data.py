@@ -83,9 +83,6 @@ def export_from(data, source: str) -> Export:  # type: ignore[no-untyped-def]
     movies = data.movies.set_index("movieId").reindex(idmap.movies).reset_index()
     movies = movies[["movieId", "title", "year", "genres"]]
     movies["genres"] = [g if isinstance(g, list) else [] for g in movies["genres"]]
-    if data.users is not None and len(data.users):
-        users = data.users.set_index("userId").reindex(idmap.users).reset_index()
-        users = users[["userId", "gender", "age", "occupation"]]
-    else:
-        users = pd.DataFrame({"userId": idmap.users, "gender": None, "age": None, "occupation": None})
+    users = data.users.set_index("userId").reindex(idmap.users).reset_index()
+    users = users[["userId", "gender", "age", "occupation"]]
     return Export(idmap, inter, movies, users, Selection())

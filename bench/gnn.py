@@ -82,16 +82,11 @@ def _earlier_runs(args: argparse.Namespace, proto: str, label: str) -> list[dict
 
 
 def quality(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from bench._data import export_of
-    from bench.quality import PROTOCOLS, cut
-    from engine.training.protocols import evaluate_holdout
+    from bench.quality import protocol_split, run_default
 
     rows = []
     for proto in args.protocols:
-        spec = PROTOCOLS[proto]
-        export = export_of(spec["release"])
-        how, arg = spec["split"]
-        split = cut(export.interactions, how, arg, seed=0)
+        spec, export, how, arg, split = protocol_split(proto)
         row: dict[str, Any] = {"protocol": proto, "what": spec["what"], "fanouts": args.fanouts,
                                "budget": args.budget}
         for label, mode in (("full-graph", False), ("mini-batch", True)):
@@ -100,15 +95,11 @@ def quality(args: argparse.Namespace) -> list[dict[str, Any]]:
                 params = {**PARAMS, "minibatch": mode, "time_budget_s": args.budget, "seed": seed,
                           "device": args.device, **({"fanouts": args.fanouts} if mode else {})}
                 t0 = time.perf_counter()
-                ev = evaluate_holdout(export, "hetero_sage", params, split, protocol={}, ks=(10,),
-                                      valid_ratio=arg if how != "temporal-last-n" else 0.25, seed=0,
-                                      carve=how, last_n=int(arg) if how == "temporal-last-n" else 1)  # type: ignore[arg-type]
-                res = ev.rows["hetero_sage"]
-                runs.append({"seed": seed, "ndcg@10": res["ndcg@10"],
-                             "valid": ev.selected["valid"].get("ndcg@10"),
-                             "epochs": ev.selected["params"].get("epochs"),
+                res = run_default("hetero_sage", export, split, how, arg, params)
+                runs.append({"seed": seed, "ndcg@10": res["test"]["ndcg@10"], "valid": res["valid"],
+                             "epochs": res["params"].get("epochs"),
                              "fit_seconds": res["fit_seconds"], "seconds": time.perf_counter() - t0})
-                row["popularity"] = ev.rows["popularity"]["ndcg@10"]
+                row["popularity"] = res["popularity"]
                 r = runs[-1]
                 print(f"  {proto} {label:<10} seed {seed} test NDCG@10 {r['ndcg@10']:.4f} "
                       f"(valid {r['valid']:.4f}, {r['epochs']} epochs, {r['seconds']:.0f}s)", flush=True)

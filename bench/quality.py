@@ -140,10 +140,20 @@ def run_reference(ref: dict[str, Any], split: Split, valid: Split) -> dict[str, 
             "tune_seconds": t1 - t0, "trials": trials}
 
 
-def run_default(name: str, export: Any, split: Split, how: str, arg: float) -> dict[str, Any]:
-    """The engine default through the engine's own selection and evaluation code."""
+def protocol_split(proto: str) -> tuple[dict[str, Any], Any, str, float, Split]:
+    """``(spec, export, rule, argument, test split)`` of a protocol of :data:`PROTOCOLS`."""
+    spec = PROTOCOLS[proto]
+    export = export_of(spec["release"])
+    how, arg = spec["split"]
+    return spec, export, how, arg, cut(export.interactions, how, arg, seed=0)
+
+
+def run_default(name: str, export: Any, split: Split, how: str, arg: float,
+                params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An engine model (``params`` or its defaults) through the engine's own selection and
+    evaluation code; also the popularity row measured beside it."""
     t0 = time.perf_counter()
-    ev = evaluate_holdout(export, name, None, split, protocol={}, ks=(10, 20),
+    ev = evaluate_holdout(export, name, params, split, protocol={}, ks=(10, 20),
                           valid_ratio=arg if how != "temporal-last-n" else 0.25, seed=0,
                           carve=how, last_n=int(arg) if how == "temporal-last-n" else 1)  # type: ignore[arg-type]
     row = ev.rows[name]
@@ -151,14 +161,11 @@ def run_default(name: str, export: Any, split: Split, how: str, arg: float) -> d
             "params": ev.selected["params"], "valid": ev.selected["valid"].get("ndcg@10"),
             "test": {k: row[k] for k in ("ndcg@10", "recall@10", "ndcg@20", "n_users")},
             "fit_seconds": row["fit_seconds"], "tune_seconds": time.perf_counter() - t0 - row["fit_seconds"],
-            "trials": ev.selected["trials"]}
+            "trials": ev.selected["trials"], "popularity": ev.rows["popularity"]["ndcg@10"]}
 
 
 def run_ranking(proto: str, args: argparse.Namespace) -> dict[str, Any]:
-    spec = PROTOCOLS[proto]
-    export = export_of(spec["release"])
-    how, arg = spec["split"]
-    split = cut(export.interactions, how, arg, seed=0)
+    spec, export, how, arg, split = protocol_split(proto)
     valid = cut(split.train, how, arg, seed=1)
     print(f"\n{proto}: {spec['what']}; train {len(split.train):,} / test {len(split.test):,}; "
           f"validation fit {len(valid.train):,} / valid {len(valid.test):,}", flush=True)

@@ -194,16 +194,12 @@ def size_rule(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- quality
 def quality(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from bench._data import export_of
-    from bench.quality import PROTOCOLS, cut, references, run_default, run_reference
+    from bench.quality import cut, protocol_split, references, run_default, run_reference
 
     als = [r for r in references(quick=False, budget=0.0) if r["label"] == "implicit ALS"]
     rows = []
     for proto in args.protocols:
-        spec = PROTOCOLS[proto]
-        export = export_of(spec["release"])
-        how, arg = spec["split"]
-        split = cut(export.interactions, how, arg, seed=0)
+        spec, export, how, arg, split = protocol_split(proto)
         valid = cut(split.train, how, arg, seed=1)
         got = {name: run_default(name, export, split, how, arg)["test"]["ndcg@10"]
                for name in ("temporal_filter", "scalable_filter")}

@@ -160,9 +160,6 @@ class Neo4jGraphStore(GraphStore):
             raise StoreError(f"edge type {edge_type} has no edge attribute (only {RATES} and {RATED_BY})")
         return self._attr[edge_type]
 
-    def num_edges(self, edge_type: EdgeType) -> int:
-        return int(self._csc[self._attr_key(EdgeAttr(edge_type, "csc"))][0].numel())
-
 
 class Neo4jFeatureStore(FeatureStore):
     """Node features read from Neo4j per batch (see module docstring).

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,20 +183,19 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     report(describe_export(exp))
     lap("export")
     name = choose_model(model, exp, model_params, report)
-    if store == "neo4j":
-        if not model_class(name).reads_stores:
-            readers = ", ".join(sorted(n for n, c in MODELS.items() if c.reads_stores))
-            raise ParameterError(f"--store neo4j needs a model that reads PyG stores ({readers}); "
-                                 f"{name} trains on an in-memory graph")
-        from engine.jobs.stores import neo4j_graph_for
+    with ExitStack() as stack:
+        graph_for = None
+        if store == "neo4j":
+            if not model_class(name).reads_stores:
+                readers = ", ".join(sorted(n for n, c in MODELS.items() if c.reads_stores))
+                raise ParameterError(f"--store neo4j needs a model that reads PyG stores "
+                                     f"({readers}); {name} trains on an in-memory graph")
+            from engine.jobs.stores import neo4j_graph_for
 
-        with open_driver(settings) as driver:
-            prod = fit_production(exp, name, model_params, valid_ratio=valid_ratio, seed=seed,
-                                  tune=tune, carve=carve, last_n=last_n,
-                                  graph_for=neo4j_graph_for(driver, exp, settings.database))
-    else:
+            driver = stack.enter_context(open_driver(settings))
+            graph_for = neo4j_graph_for(driver, exp, settings.database)
         prod = fit_production(exp, name, model_params, valid_ratio=valid_ratio, seed=seed,
-                              tune=tune, carve=carve, last_n=last_n)
+                              tune=tune, carve=carve, last_n=last_n, graph_for=graph_for)
     lap("train")
     stages["refit"] = round(prod.fit_seconds, 2)
     sel = prod.selected

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -41,12 +41,27 @@ from engine.models.losses import bpr_epoch
 if TYPE_CHECKING:
     from engine.models.base import GraphInput
 
-__all__ = ["TorchBPRRecommender", "TorchRecommender"]
+__all__ = ["TorchBPRRecommender", "TorchRecommender", "embedding_ndcg"]
 
 log = logging.getLogger(__name__)
 
 #: α and λ of the BPR models' fold-in (:meth:`TorchBPRRecommender._fold_users`).
 FOLD_ALPHA = 0.01
+
+
+def embedding_ndcg(embed: Callable[[], tuple[torch.Tensor, torch.Tensor]], train: Interactions,
+                   valid: Interactions | None) -> Callable[[], float] | None:
+    """Early stopping's measure: valid NDCG@10 of ``u · i`` from ``embed()`` (None: no valid)."""
+    if valid is None or len(valid) == 0:
+        return None
+
+    def evaluate() -> float:
+        u, i = embed()
+        ue, ie = u.detach().cpu().numpy(), i.detach().cpu().numpy()
+        rep = evaluate_ranking(lambda us: ue[us] @ ie.T, train, valid, ks=(10,), with_auc=False)
+        return rep.summary["ndcg@10"]
+
+    return evaluate
 
 
 class TorchRecommender(Recommender):
@@ -96,15 +111,7 @@ class TorchBPRRecommender(TorchRecommender):
         torch.manual_seed(s.seed)
         np.random.seed(s.seed)
         module = self._build(train, graph).to(s.device)
-        evaluate = None
-        if valid is not None and len(valid) > 0:
-
-            def evaluate() -> float:
-                u, i = self._final_embeddings(module)
-                ue, ie = u.detach().cpu().numpy(), i.detach().cpu().numpy()
-                rep = evaluate_ranking(lambda us: ue[us] @ ie.T, train, valid, ks=(10,),
-                                       with_auc=False)
-                return rep.summary["ndcg@10"]
+        evaluate = embedding_ndcg(lambda: self._final_embeddings(module), train, valid)
 
         run_epoch = bpr_epoch(module, train, batch_size=s.batch_size, seed=s.seed,  # type: ignore[arg-type]
                               device=s.device)

@@ -39,6 +39,7 @@ from engine.training.selection import training_graph
 from loader import bundled_dataset, read_movielens
 from loader.ingest import load_dataset
 from tests.integration._cli import engine
+from tests.integration._writeback import assert_written_back, count
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,21 +174,9 @@ def test_engine_train_hetero_sage_minibatch_through_the_neo4j_store(  # type: ig
     assert history["info"]["edges_trained"] > 0  # it trained on sampled mini-batches
     gate = metrics["gate"]
     assert gate["passed"] and metrics["valid"]["ndcg@10"] > gate["baselineValue"], gate
-    run = config["runId"]
-
-    def one(query: str) -> int:
-        rec, _, _ = driver.execute_query(query, run=run)
-        return int(rec[0]["n"])
-
-    users = one("MATCH (u:User) RETURN count(u) AS n")
-    assert one("MATCH (u:User) WHERE NOT EXISTS { (u)-[:RECOMMENDED {runId: $run}]->() } "
-               "RETURN count(u) AS n") == 0
-    assert one("MATCH (:User)-[r:RECOMMENDED {runId: $run}]->() RETURN count(r) AS n") == users * 10
-    assert one("MATCH (u:User)-[r:RECOMMENDED {runId: $run}]->(m:Movie) "
-               "WHERE EXISTS { (u)-[:RATED]->(m) } RETURN count(r) AS n") == 0
-    assert one("MATCH (u:User) WHERE u.embedding IS NOT NULL OR u.embeddingB IS NOT NULL "
-               "RETURN count(u) AS n") == users
-    assert one("MATCH (m:Movie) WHERE m.trainFeatures IS NOT NULL RETURN count(m) AS n") > 9000
+    users = count(driver, "MATCH (u:User) RETURN count(u) AS n")
+    assert_written_back(driver, config["runId"], users=users, k=10)
+    assert count(driver, "MATCH (m:Movie) WHERE m.trainFeatures IS NOT NULL RETURN count(m) AS n") > 9000
 
 
 def test_hetero_gat_trains_through_the_store_with_rating_attention(small, pair) -> None:  # type: ignore[no-untyped-def]

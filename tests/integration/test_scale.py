@@ -19,6 +19,7 @@ from engine.models.sizing import DENSE_MAX_ITEMS, SCALABLE
 from loader import MovieLensData, generate_synthetic
 from loader.ingest import load_dataset
 from tests.integration._cli import engine
+from tests.integration._writeback import assert_written_back
 
 USERS, MOVIES = 400, 21_000
 
@@ -52,20 +53,7 @@ def test_default_train_and_recommend_beyond_the_dense_limit(  # type: ignore[no-
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == SCALABLE
     run = config["runId"]
-
-    def one(query: str, **params: object) -> int:
-        rec, _, _ = clean_graph.execute_query(query, run=run, **params)
-        return int(rec[0]["n"])
-
-    assert one("MATCH (u:User) WHERE NOT EXISTS { (u)-[:RECOMMENDED {runId: $run}]->() } "
-               "RETURN count(u) AS n") == 0
-    assert one("MATCH (:User)-[r:RECOMMENDED {runId: $run}]->() RETURN count(r) AS n") == USERS * 10
-    assert one("MATCH (u:User)-[r:RECOMMENDED {runId: $run}]->(m:Movie) "
-               "WHERE EXISTS { (u)-[:RATED]->(m) } RETURN count(r) AS n") == 0
-    assert one("MATCH (u:User) WHERE u.embedding IS NOT NULL OR u.embeddingB IS NOT NULL "
-               "RETURN count(u) AS n") == USERS
-    assert one("MATCH (m:Movie) WHERE m.embedding IS NOT NULL OR m.embeddingB IS NOT NULL "
-               "RETURN count(m) AS n") == MOVIES
+    assert_written_back(clean_graph, run, users=USERS, k=10, movies=MOVIES)
     rec, _, _ = clean_graph.execute_query(
         "SHOW VECTOR INDEXES YIELD name, state, options RETURN name, state, options")
     dims = {r["name"]: r["options"]["indexConfig"]["vector.dimensions"] for r in rec}

@@ -246,10 +246,10 @@ def test_models_without_store_support_refuse_a_store_pair() -> None:
 
 
 def test_inference_chunks_bound_rows_and_edges() -> None:
-    from engine.models.hetero.minibatch import _chunks, _csc
+    from engine.models.hetero.minibatch import _chunks, inference_inputs
 
     d = random_graph()
-    csc = _csc(d)
+    _, csc, _ = inference_inputs(d)
     for t, n in (("movie", 40), ("user", 60)):
         ranges = _chunks(csc, t, n, rows=8, edges=30)
         assert ranges[0][0] == 0 and ranges[-1][1] == n

@@ -18,7 +18,6 @@ from torch_geometric.data import HeteroData
 
 from engine.data.interactions import Interactions
 from engine.errors import ParameterError
-from engine.evaluate.metrics import evaluate_ranking
 from engine.models.fit import fit_loop
 from engine.models.hetero.encoder import HeteroEncoderBase
 from engine.models.hetero.inputs import node_sizes, num_genres, prepare_graph, to_adj_t
@@ -28,6 +27,7 @@ from engine.models.hetero.minibatch import (
     MiniBatchLinkNet,
     Sampling,
     epochs_for_budget,
+    fanout_dict,
     inference_inputs,
     is_store,
     layerwise_states,
@@ -35,10 +35,11 @@ from engine.models.hetero.minibatch import (
     run_epochs,
     source_dims,
 )
+from engine.models.hetero.sampling import neighbor_sampler
 from engine.models.history import FitHistory
 from engine.models.losses import bpr_loss
 from engine.models.params import check_choice, check_int
-from engine.models.torch_base import TorchBPRRecommender
+from engine.models.torch_base import TorchBPRRecommender, embedding_ndcg
 from engine.schema import HAS_MOVIE, IN_GENRE, RATED_BY, RATES, EdgeType, NodeType
 
 if TYPE_CHECKING:
@@ -174,27 +175,19 @@ class HeteroLinkRecommender(TorchBPRRecommender):
             raise ParameterError(f"parameter fanouts={self.fanouts} gives {len(sampling.fanouts)} "
                                  f"hops; expected one per layer (num_layers={self.num_layers})")
         module = MiniBatchLinkNet(self._encoder(dims), self.reg, self.loss).to(s.device)
-        inputs = inference_inputs(source, sampling.chunk)  # features + CSC, read once per fit
+        sampler = neighbor_sampler(source, fanout_dict(source, sampling))  # one CSC per fit
+        inputs = inference_inputs(source, sampling.chunk, sampler)  # features read once per fit
 
         def states() -> tuple[torch.Tensor, torch.Tensor]:
             h = layerwise_states(module.encoder, source, chunk=sampling.chunk, device=s.device,
                                  inputs=inputs)
             return h[NodeType.USER], h[NodeType.MOVIE]
 
-        evaluate = None
-        if valid is not None and len(valid) > 0:
-
-            def evaluate() -> float:
-                u, i = states()
-                ue, ie = u.cpu().numpy(), i.cpu().numpy()
-                rep = evaluate_ranking(lambda us: ue[us] @ ie.T, train, valid, ks=(10,),
-                                       with_auc=False)
-                return rep.summary["ndcg@10"]
-
         run = run_epochs(module, source, train, sampling, batch_size=s.batch_size,
-                         seed=s.seed, device=s.device)
-        pairs = int(train.to_csr(binary=True).nnz)
-        budget = s.updated(epochs=epochs_for_budget(sampling, pairs, s.epochs))
+                         seed=s.seed, device=s.device, sampler=sampler)
+        assert self._seen is not None  # the distinct train pairs (set by fit)
+        budget = s.updated(epochs=epochs_for_budget(sampling, int(self._seen.nnz), s.epochs))
+        evaluate = embedding_ndcg(states, train, valid)
         history = fit_loop(module, run, budget, evaluate=evaluate, metric="ndcg@10")
         history.info["edges_trained"] = float(run.state["edges"])
         self.module = module
@@ -214,15 +207,4 @@ class HeteroLinkRecommender(TorchBPRRecommender):
     def _build(self, train: Interactions, graph: GraphInput | None) -> nn.Module:
         assert not isinstance(graph, tuple)
         prepared = prepare_graph(train, graph)
-        return HeteroLinkNet(self._encoder(self.feature_dims(prepared)), prepared, self.reg)
-
-    @staticmethod
-    def feature_dims(graph: HeteroData) -> dict[str, Any]:
-        """Sizes an encoder is built from: node counts and feature widths."""
-        return {
-            "num_users": int(graph[NodeType.USER].num_nodes),
-            "num_items": int(graph[NodeType.MOVIE].num_nodes),
-            "num_genres": num_genres(graph),
-            "user_feat_dim": int(graph[NodeType.USER].x.shape[1]),
-            "movie_feat_dim": int(graph[NodeType.MOVIE].x.shape[1]),
-        }
+        return HeteroLinkNet(self._encoder(source_dims(prepared)), prepared, self.reg)

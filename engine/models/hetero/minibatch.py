@@ -40,7 +40,7 @@ from engine.models.losses import NegativeSampler, bpr_loss
 from engine.schema import RATED_BY, RATES, EdgeType, NodeType
 
 __all__ = ["GraphSource", "MiniBatchLinkNet", "Sampling", "is_store", "layerwise_states",
-           "link_loader", "parse_fanouts", "run_epochs", "source_dims"]
+           "fanout_dict", "link_loader", "parse_fanouts", "run_epochs", "source_dims"]
 
 GraphSource: TypeAlias = HeteroData | tuple[FeatureStore, GraphStore]
 
@@ -209,13 +209,18 @@ class MiniBatchLinkNet(nn.Module):
 
 
 def run_epochs(module: MiniBatchLinkNet, source: GraphSource, train: Interactions,
-               sampling: Sampling, *, batch_size: int, seed: int, device: str) -> Any:
-    """``run_epoch(optimiser) -> mean loss`` for :func:`~engine.models.fit.fit_loop`."""
+               sampling: Sampling, *, batch_size: int, seed: int, device: str,
+               sampler: Any = None) -> Any:
+    """``run_epoch(optimiser) -> mean loss`` for :func:`~engine.models.fit.fit_loop`.
+
+    ``sampler``: the fit's neighbour sampler (built here when not given).
+    """
     state = {"epoch": 0, "edges": 0}
     cuda = device.startswith("cuda")
     users, movies, _ = rated_pairs(train)  # once per fit: the distinct train pairs
     negatives = NegativeSampler(train, seed=seed + 1)
-    sampler = neighbor_sampler(source, fanout_dict(source, sampling))  # CSC built once
+    if sampler is None:
+        sampler = neighbor_sampler(source, fanout_dict(source, sampling))  # CSC built once
 
     def run(optimiser: torch.optim.Optimizer) -> float:
         left = None if sampling.max_edges is None else max(sampling.max_edges - state["edges"], 0)
@@ -253,24 +258,24 @@ def epochs_for_budget(sampling: Sampling, train_edges: int, epochs: int) -> int:
 
 # -- layer-wise inference -------------------------------------------------------------------
 
-def _csc(source: GraphSource) -> dict[EdgeType, tuple[Tensor, Tensor, Tensor | None]]:
-    """``(row, colptr, edge_attr in CSC order)`` per relation of the source."""
+def _csc(source: GraphSource, sampler: Any) -> dict[EdgeType, tuple[Tensor, Tensor, Tensor | None]]:
+    """``(row, colptr, edge_attr in CSC order)`` per relation: the neighbour sampler's own CSC.
+
+    The rating attributes follow the sampler's edge permutation (none for a store that
+    serves sorted CSC, as :class:`~engine.graphdb.pyg_store.Neo4jGraphStore` does).
+    """
+    store = source[1] if isinstance(source, tuple) else None
+    perms = sampler.perm if isinstance(sampler.perm, dict) else {}
     out: dict[EdgeType, tuple[Tensor, Tensor, Tensor | None]] = {}
-    sizes = _num_nodes(source)
-    if isinstance(source, HeteroData):
-        for et in source.edge_types:
-            src, dst = source[et].edge_index
-            order = torch.argsort(dst * max(sizes[et[0]], 1) + src)
-            counts = torch.bincount(dst, minlength=sizes[et[2]])
-            colptr = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
-            attr = source[et].edge_attr[order] if "edge_attr" in source[et] else None
-            out[et] = (src[order], colptr, attr)
-        return out
-    store = source[1]
-    rows, colptrs, _ = store.csc()
-    for et in rows:
-        attr = store.edge_attr(et) if et in (RATES, RATED_BY) and hasattr(store, "edge_attr") else None
-        out[et] = (rows[et], colptrs[et], attr)
+    for et in sampler.edge_types:
+        if store is None:
+            raw = source[et].edge_attr if "edge_attr" in source[et] else None
+        else:
+            raw = store.edge_attr(et) if et in (RATES, RATED_BY) and hasattr(store, "edge_attr") else None
+        perm = perms.get(et)
+        rel = sampler.to_rel_type[et]
+        out[et] = (sampler.row_dict[rel], sampler.colptr_dict[rel],
+                   raw[perm] if raw is not None and perm is not None else raw)
     return out
 
 
@@ -290,15 +295,18 @@ InferenceInputs: TypeAlias = tuple[dict[str, Tensor],
                                    dict[str, int]]
 
 
-def inference_inputs(source: GraphSource, chunk: int = 16_384) -> InferenceInputs:
+def inference_inputs(source: GraphSource, chunk: int = 16_384, sampler: Any = None) -> InferenceInputs:
     """``(features, CSC per relation, node counts)`` of the whole graph, read once.
 
-    From a store, the features of every node come in chunks of ``chunk`` nodes.
+    From a store, the features of every node come in chunks of ``chunk`` nodes. The CSC is
+    the fit's neighbour ``sampler``'s (one is built when none is given).
     """
     sizes = _num_nodes(source)
     x = {t: f for t in (NodeType.USER, NodeType.MOVIE)
          if (f := _features(source, t, sizes[t], chunk)) is not None}
-    return x, _csc(source), sizes
+    if sampler is None:
+        sampler = neighbor_sampler(source, {et: [-1] for et in _edge_types(source)})
+    return x, _csc(source, sampler), sizes
 
 
 def _chunks(csc: dict[EdgeType, tuple[Tensor, Tensor, Tensor | None]], t: str, n: int,

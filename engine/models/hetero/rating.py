@@ -18,7 +18,7 @@ from torch_geometric.data import HeteroData
 
 from engine.models.fit import TrainSettings
 from engine.models.hetero.encoder import HeteroEncoderBase
-from engine.models.hetero.link import HeteroLinkRecommender
+from engine.models.hetero.minibatch import source_dims
 from engine.models.hetero.sage import HeteroSAGEEncoder
 from engine.models.params import check_float, check_int
 from engine.models.rating import RatingModel
@@ -55,6 +55,6 @@ class HeteroSAGERatingModel(RatingModel):
         self.edge_dropout = check_float("edge_dropout", edge_dropout, 0.0, 1.0)
 
     def _encoder(self, graph: HeteroData) -> HeteroEncoderBase | None:
-        return HeteroSAGEEncoder(**HeteroLinkRecommender.feature_dims(graph), dim=self.dim,
+        return HeteroSAGEEncoder(**source_dims(graph), dim=self.dim,
                                  num_layers=self.num_layers, dropout=self.dropout,
                                  rating_levels=self.rating_levels)
