@@ -13,6 +13,9 @@ excluded; NDCG@10 averaged over users with test items):
 * extra temporal cuts for robustness (``--protocols T3 T4``): T3 = ml-latest-small last 5,
   T4 = ML-100K latest 20%.
 
+With ``--gds`` a private Neo4j with the OpenGDS plugin is started and ``gds_fastrp``
+(FastRP computed in the database on each fit's train pairs) is measured beside the others.
+
 Every system's hyper-parameters (and epochs, for iterative ones) are chosen on the
 validation split only; each is then refitted on the whole train split and measured once
 on test. The default goes through the engine's own selection code
@@ -22,6 +25,7 @@ ratio of the default to the best reference; writes ``bench/results/quality.json`
     python bench/quality.py                               # everything (about an hour on 2 cores)
     python bench/quality.py --protocols T2 P1 --quick     # small grids, no PyG LightGCN
     python bench/quality.py --protocols u1
+    python bench/quality.py --protocols P1 T1 T2 --gds --systems default gds_fastrp popularity EASE
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -149,13 +154,14 @@ def protocol_split(proto: str) -> tuple[dict[str, Any], Any, str, float, Split]:
 
 
 def run_default(name: str, export: Any, split: Split, how: str, arg: float,
-                params: dict[str, Any] | None = None) -> dict[str, Any]:
+                params: dict[str, Any] | None = None, graph_for: Any = None) -> dict[str, Any]:
     """An engine model (``params`` or its defaults) through the engine's own selection and
     evaluation code; also the popularity row measured beside it."""
     t0 = time.perf_counter()
     ev = evaluate_holdout(export, name, params, split, protocol={}, ks=(10, 20),
                           valid_ratio=arg if how != "temporal-last-n" else 0.25, seed=0,
-                          carve=how, last_n=int(arg) if how == "temporal-last-n" else 1)  # type: ignore[arg-type]
+                          carve=how, last_n=int(arg) if how == "temporal-last-n" else 1,  # type: ignore[arg-type]
+                          graph_for=graph_for)
     row = ev.rows[name]
     return {"label": f"{name} (default)" if name == DEFAULT_MODEL else name,
             "params": ev.selected["params"], "valid": ev.selected["valid"].get("ndcg@10"),
@@ -175,17 +181,19 @@ def run_ranking(proto: str, args: argparse.Namespace) -> dict[str, Any]:
             continue
         rows.append(run_reference(ref, split, valid))
         print(f"  {rows[-1]['label']:<24} test NDCG@10 {rows[-1]['test']['ndcg@10']:.4f}", flush=True)
-    ours = [DEFAULT_MODEL, "graph_filter"]
+    ours = [DEFAULT_MODEL, "graph_filter", *(["gds_fastrp"] if args.gds_graph_for else [])]
     if args.systems:
         ours = [n for n in ours if n in args.systems or (n == DEFAULT_MODEL and "default" in args.systems)]
     for name in ours:
-        rows.append(run_default(name, export, split, how, arg))
+        rows.append(run_default(name, export, split, how, arg,
+                                graph_for=args.gds_graph_for if name == "gds_fastrp" else None))
         print(f"  {rows[-1]['label']:<24} test NDCG@10 {rows[-1]['test']['ndcg@10']:.4f}", flush=True)
     return {"protocol": proto, "what": spec["what"], "rows": rows, **_ratios(rows)}
 
 
 def _ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    refs = [r for r in rows if r["label"] not in (f"{DEFAULT_MODEL} (default)", "graph_filter")]
+    refs = [r for r in rows
+            if r["label"] not in (f"{DEFAULT_MODEL} (default)", "graph_filter", "gds_fastrp")]
     default = next((r for r in rows if r["label"].endswith("(default)")), None)
     if not refs or default is None:
         return {}
@@ -263,6 +271,22 @@ def print_tables(results: list[dict[str, Any]]) -> None:
                   f"{res['best_reference_ndcg@10']:.4f} | {res['ratio_to_best_reference']:.3f} |")
 
 
+@contextmanager
+def gds_graph(args: argparse.Namespace) -> Iterator[Any]:
+    """The ``graph_for`` of ``gds_fastrp`` on a private Neo4j running OpenGDS."""
+    from bench.writeback import server
+    from engine.graphdb import connect
+    from engine.jobs.gds import gds_graph_for
+
+    opts = argparse.Namespace(uri=None, heap="2g", pagecache="256m", plugins=("gds",))
+    with server(opts) as settings:
+        driver = connect(settings)
+        try:
+            yield gds_graph_for(driver)
+        finally:
+            driver.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -271,17 +295,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", nargs="+", help="only these systems (labels; 'default' = the default)")
     parser.add_argument("--quick", action="store_true", help="small grids, no PyG LightGCN")
     parser.add_argument("--budget", type=float, default=300.0, help="PyG LightGCN: seconds per grid point")
+    parser.add_argument("--gds", action="store_true",
+                        help="start a private Neo4j with OpenGDS and measure gds_fastrp too")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
     results = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    for proto in args.protocols:  # saved after each protocol: a long run keeps what it measured
-        results.append(run_u1(args) if proto == "u1" else run_ranking(proto, args))
-        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
-        previous[proto] = results[-1]
-        args.out.write_text(json.dumps(previous, indent=1, default=float))
+    with ExitStack() as stack:
+        args.gds_graph_for = None
+        if args.gds:
+            args.gds_graph_for = stack.enter_context(gds_graph(args))
+        for proto in args.protocols:  # saved after each protocol: a long run keeps what it measured
+            results.append(run_u1(args) if proto == "u1" else run_ranking(proto, args))
+            previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+            previous[proto] = results[-1]
+            args.out.write_text(json.dumps(previous, indent=1, default=float))
     print_tables(results)
     print(f"\nwrote {args.out} in {time.perf_counter() - t0:.0f}s")
     return 0

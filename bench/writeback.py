@@ -67,7 +67,8 @@ def local_server(args: argparse.Namespace) -> Iterator[LocalServer | None]:
         return
     with tempfile.TemporaryDirectory(prefix="reelgraph-bench-") as tmp:
         local = LocalServer(ServerSettings(Path(tmp), free_port(), free_port(),
-                                           heap=args.heap, pagecache=args.pagecache))
+                                           heap=args.heap, pagecache=args.pagecache,
+                                           plugins=tuple(getattr(args, "plugins", ()))))
         local.start(timeout=300)
         try:
             yield local

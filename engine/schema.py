@@ -7,7 +7,7 @@ empty result.
 Graph model (Neo4j)::
 
     (:User {userId, gender?, age?, occupation?, zip?})
-    (:Movie {movieId, title, year?, imdbId?, tmdbId?})
+    (:Movie {movieId, title, year?, imdbId?, tmdbId?, ratingCount})   ratingCount: RATED edges
     (:Genre {name})
     (:User {liveRun?, liveVersion?, liveAsOf?, liveCount?, liveDigest?})   set by engine refresh
     (:User)-[:RATED {rating, timestamp, ratedAt?}]->(:Movie)   ratedAt: written live (engine rate)
@@ -68,6 +68,7 @@ class Prop:
     ZIP: Final = "zip"
     NAME: Final = "name"
     RATING: Final = "rating"
+    RATING_COUNT: Final = "ratingCount"
     TIMESTAMP: Final = "timestamp"
     TAG: Final = "tag"
     SCORE: Final = "score"
@@ -105,7 +106,8 @@ LIVE_SOURCE: Final = "model:live"
 TRAIN_FEATURES: Final = "trainFeatures"
 
 #: Indexes beyond the constraints' (each with its statement ``cypher/schema/<name>.cypher``).
-INDEXES: Final[tuple[str, ...]] = ("index_rated_at", "index_recommended_superseded")
+INDEXES: Final[tuple[str, ...]] = ("index_rated_at", "index_recommended_superseded",
+                                   "index_modelrun_current", "index_movie_rating_count")
 
 
 #: Uniqueness constraints, created before any data: (constraint name, label, key); each has

@@ -68,6 +68,8 @@ class ServerSettings:
     http_port: int = DEFAULT_HTTP_PORT
     heap: str = "2g"
     pagecache: str = "512m"
+    #: Optional plugins fetched on demand besides APOC core (``"gds"``: OpenGDS, GPLv3).
+    plugins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(
@@ -75,13 +77,18 @@ class ServerSettings:
         data_dir: Path | str | None = None,
         bolt_port: int | None = None,
         http_port: int | None = None,
+        plugins: tuple[str, ...] | None = None,
     ) -> ServerSettings:
+        if plugins is None:
+            raw = os.environ.get("REELGRAPH_PLUGINS") or ""
+            plugins = tuple(p.strip() for p in raw.split(",") if p.strip())
         return cls(
             data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
             bolt_port=bolt_port or _int_env("REELGRAPH_BOLT_PORT", DEFAULT_BOLT_PORT),
             http_port=http_port or _int_env("REELGRAPH_HTTP_PORT", DEFAULT_HTTP_PORT),
             heap=os.environ.get("REELGRAPH_HEAP") or "2g",
             pagecache=os.environ.get("REELGRAPH_PAGECACHE") or "512m",
+            plugins=tuple(dict.fromkeys(plugins)),
         )
 
     @property

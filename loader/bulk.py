@@ -288,6 +288,7 @@ def bulk_load(server: ImportTarget, data: MovieLensData, *, database: str = "neo
         try:
             in_graph = graph_counts(runner)
             verify(expected, in_graph)
+            runner.autocommit("load/movie_rating_counts")
             runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
         except BaseException as exc:
             mark_failed(runner, data.name, exc)

@@ -206,6 +206,7 @@ def load_dataset(
         start = time.perf_counter()
         in_graph = graph_counts(runner)
         verify(expected, in_graph)
+        runner.autocommit("load/movie_rating_counts")
         runner.write("load/dataset_finish", name=data.name, counts=json.dumps(in_graph))
         seconds["verify"] = time.perf_counter() - start
     except BaseException as exc:  # the :Dataset never stays 'loading'; the checkpoints stay

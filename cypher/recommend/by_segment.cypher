@@ -6,10 +6,10 @@
 //   $k               INTEGER  movies per segment
 // Example:
 //   :param {lowThreshold: 20, powerThreshold: 200, k: 5}
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 MATCH (u:User)
 WITH run, u, COUNT { (u)-[:RATED]->() } AS ratings

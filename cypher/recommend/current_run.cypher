@@ -2,10 +2,10 @@
 // Params: none
 // Example:
 //   (no parameters)
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 MATCH (all:ModelRun)
 WITH run, collect(all.runId + ' (' + all.status + CASE WHEN all.current THEN ', current' ELSE '' END + ')') AS runs

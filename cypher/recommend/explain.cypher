@@ -9,10 +9,10 @@
 //   :param {userId: 1, movieId: 1196}
 MATCH (u:User {userId: toInteger($userId)})
 MATCH (m:Movie {movieId: toInteger($movieId)})
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH u, m, run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 WITH u, m, run, CASE WHEN properties(u).liveRun = run.runId THEN properties(u).liveVersion ELSE 0 END AS listVersion
 OPTIONAL MATCH (u)-[rec:RECOMMENDED]->(m)

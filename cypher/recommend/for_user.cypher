@@ -3,7 +3,8 @@
 //   'model' (the run's RECOMMENDED edges), 'model:live' (the same, refreshed by engine refresh after the user's
 //   latest ratings; the user's liveVersion names the list), 'model:vector' (next best by the run's embeddings, for runs whose
 //   scores are embedding dot products), 'cold-start:genre-popularity' (popular unrated movies in the user's
-//   top genres), 'cold-start:popularity' (popular overall). Genre and year filters apply to every path,
+//   top genres), 'cold-start:popularity' (popular overall; popularity = Movie.ratingCount, set by the loader and
+//   every write-back and kept current by engine rate). Genre and year filters apply to every path,
 //   $minScore to the model paths only (popularity counts have another scale). A null filter is ignored.
 //   Explanations: becauseYouRecentlyRated (a sequence-aware run's RECOMMENDED.becauseOf: the recent rating
 //   that leads to the movie most), because (the favourite closest by the run's vectors or SIMILAR edges),
@@ -18,10 +19,10 @@
 // Example:
 //   :param {userId: 1, k: 10, genres: null, yearMin: null, yearMax: null, minScore: null}
 MATCH (u:User {userId: toInteger($userId)})
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH u, run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 // The user's profile from their 50 best (then newest) ratings: 10 favourites (>= 4 stars) with their
 // vectors in the run, and the 3 genres weighing most (ratings >= 3.5 count 1, lower ones 0.25).
@@ -88,7 +89,7 @@ CALL (u, topGenres, found) {
     AND ($yearMax IS NULL OR m.year <= $yearMax)
     AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(f:Genre) WHERE f.name IN $genres })
   WITH DISTINCT m
-  WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
+  WITH m, coalesce(m.ratingCount, 0) AS ratings
   ORDER BY ratings DESC, m.movieId
   LIMIT toInteger($k)
   RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, becauseOf: null, source: 'cold-start:genre-popularity'}) AS genreRecs
@@ -97,13 +98,15 @@ WITH u, run, favourites, topGenres, found + genreRecs AS found
 // 4. Cold start: popular overall.
 CALL (u, found) {
   UNWIND CASE WHEN size(found) < toInteger($k) THEN [true] ELSE [] END AS needed
+  // Movies in popularity order straight from the movie_ratingCount index (no scan of every movie).
   MATCH (m:Movie)
-  WHERE NOT m IN [x IN found | x.movie]
+  WHERE m.ratingCount >= 0
+    AND NOT m IN [x IN found | x.movie]
     AND NOT EXISTS { (u)-[:RATED]->(m) }
     AND ($yearMin IS NULL OR m.year >= $yearMin)
     AND ($yearMax IS NULL OR m.year <= $yearMax)
     AND (coalesce(size($genres), 0) = 0 OR EXISTS { (m)-[:IN_GENRE]->(f:Genre) WHERE f.name IN $genres })
-  WITH m, COUNT { (m)<-[:RATED]-() } AS ratings
+  WITH m, m.ratingCount AS ratings
   ORDER BY ratings DESC, m.movieId
   LIMIT toInteger($k)
   RETURN collect({movie: m, score: toFloat(ratings), rank: null, predictedRating: null, becauseOf: null, source: 'cold-start:popularity'}) AS popularRecs

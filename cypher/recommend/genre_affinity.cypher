@@ -5,10 +5,10 @@
 // Example:
 //   :param userId => 1
 MATCH (u:User {userId: toInteger($userId)})
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH u, run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 // the user's list: the write-back's (version 0) or engine refresh's live one, bound once
 WITH u, run, CASE WHEN properties(u).liveRun = run.runId THEN properties(u).liveVersion ELSE 0 END AS listVersion

@@ -4,10 +4,10 @@
 //   $movieId  INTEGER  a movieId, or null
 // Example:
 //   :param {userId: 1, movieId: 1}
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 OPTIONAL MATCH (u:User {userId: toInteger($userId)})
 OPTIONAL MATCH (m:Movie {movieId: toInteger($movieId)})

@@ -6,10 +6,10 @@
 // Example:
 //   :param {movieId: 1, k: 10}
 MATCH (m:Movie {movieId: toInteger($movieId)})
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH m, run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 WITH m, run, m[run.embeddingProperty] AS mv
 CALL (m, run, mv) {

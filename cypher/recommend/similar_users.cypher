@@ -6,10 +6,10 @@
 // Example:
 //   :param {userId: 1, k: 10}
 MATCH (u:User {userId: toInteger($userId)})
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH u, run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 WITH u, run, u[run.embeddingProperty] AS uv
 CALL (u, run, uv) {

@@ -10,10 +10,10 @@
 // Example:
 //   :param {userId: 1, movieIds: [1, 2, 3], similarUserIds: [2, 3], minRating: 4.0, perMovie: 3}
 MATCH (u:User {userId: toInteger($userId)})
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH u, run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 CALL (u) {
   MATCH (u)-[r:RATED]->(f:Movie)

@@ -4,10 +4,10 @@
 //   $limit  INTEGER  at most this many movies (the most rated first)
 // Example:
 //   :param limit => 2000
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 MATCH (m:Movie)
 WHERE run IS NOT NULL

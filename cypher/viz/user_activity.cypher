@@ -4,10 +4,10 @@
 //   $withEmbeddings  BOOLEAN  also return each user's vector (null when the run has none)
 // Example:
 //   :param withEmbeddings => false
-OPTIONAL MATCH (run:ModelRun)
-WHERE run.switchedAt IS NOT NULL
+// The current run: an index seek on :ModelRun(current) (one run at most after a switch).
+OPTIONAL MATCH (run:ModelRun {current: true})
 WITH run
-ORDER BY run.current DESC, run.switchedAt DESC
+ORDER BY run.switchedAt DESC
 LIMIT 1
 MATCH (u:User)-[r:RATED]->(:Movie)
 WITH run, u, count(r) AS ratings, avg(r.rating) AS meanRating

@@ -11,11 +11,12 @@ import click
 from engine.cli.common import server_options
 
 
-def _server(data_dir: Path | None, bolt_port: int | None, http_port: int | None):
+def _server(data_dir: Path | None, bolt_port: int | None, http_port: int | None,
+            plugins: tuple[str, ...] | None = None):
     from engine.db import LocalServer
     from engine.settings import ServerSettings
 
-    return LocalServer(ServerSettings.from_env(data_dir, bolt_port, http_port))
+    return LocalServer(ServerSettings.from_env(data_dir, bolt_port, http_port, plugins))
 
 
 def _human_bytes(n: int) -> str:
@@ -35,6 +36,7 @@ def db() -> None:
     Examples:
       engine db start                         # default: ports 7687/7474
       engine db start --data-dir /tmp/n2 --bolt-port 7688 --http-port 7475
+      engine db start --plugins gds           # + OpenGDS (GPLv3, fetched on first use)
       engine db status --json
       engine db logs -n 100
       engine db stop
@@ -44,7 +46,15 @@ def db() -> None:
 @db.command()
 @server_options
 @click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for Bolt.")
-def start(data_dir: Path | None, bolt_port: int | None, http_port: int | None, timeout: float) -> None:
+@click.option(
+    "--plugins", "plugins", multiple=True, metavar="NAME", envvar="REELGRAPH_PLUGINS",
+    show_envvar=True,
+    help="Also load an optional plugin (repeatable; comma-separated in the env var). "
+    "gds: OpenGDS 2.13.9, Neo4j's open-source Graph Data Science library (GPLv3, "
+    "at most 4 threads), fetched from Maven Central on first use, never bundled.",
+)
+def start(data_dir: Path | None, bolt_port: int | None, http_port: int | None, timeout: float,
+          plugins: tuple[str, ...]) -> None:
     """Start the server and wait until Bolt answers.
 
     The first start fetches the jars with Maven (cached in ~/.cache/reelgraph) and sets
@@ -52,10 +62,12 @@ def start(data_dir: Path | None, bolt_port: int | None, http_port: int | None, t
     data directory, which `engine` commands then use automatically.
 
     \b
-    Example:
+    Examples:
       engine db start && open http://127.0.0.1:7474/browser/
+      engine db start --plugins gds           # then: engine train --model gds_fastrp
     """
-    server = _server(data_dir, bolt_port, http_port)
+    names = tuple(p.strip() for raw in plugins for p in raw.split(",") if p.strip())
+    server = _server(data_dir, bolt_port, http_port, names)
     t0 = time.monotonic()
     status = server.start(timeout=timeout)
     click.echo(
@@ -65,6 +77,7 @@ def start(data_dir: Path | None, bolt_port: int | None, http_port: int | None, t
         f"  browser: {status.http_url}/browser/\n"
         f"  data:    {status.data_dir}\n"
         f"  pid:     {status.pid}"
+        + (f"\n  plugins: {', '.join(status.plugins)}" if status.plugins else "")
     )
 
 

@@ -98,6 +98,11 @@ def models() -> None:
     click.echo(f"* {size_rule()}")
 
 
+_FASTRP_HELP = ("Append this many FastRP dimensions, computed by Neo4j Graph Data Science on "
+                "each fit's train pairs, to the user and movie features of a graph model "
+                "(hetero_sage, hetero_gat, hetero_sage_rating); needs `engine db start --plugins gds`.")
+
+
 @click.command()
 @model_option
 @selection_options
@@ -130,12 +135,14 @@ def models() -> None:
                    "in-memory HeteroData, or the Neo4j-backed FeatureStore/GraphStore (topology "
                    "pulled once, train-fitted features written as trainFeatures and read per "
                    "mini-batch).")
+@click.option("--fastrp-features", default=0, show_default=True, type=click.IntRange(0, 4096),
+              help=_FASTRP_HELP)
 @click.option("--progress/--no-progress", default=True)
 @click.pass_obj
 def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_ratio: float,
           valid_split: str, tune: bool, seed: int, device: str, top_k: int, out_dir: Path,
-          writeback: bool, keep_runs: int, wait: bool, force: bool, store: str, progress: bool,
-          **selection_kw: Any) -> None:
+          writeback: bool, keep_runs: int, wait: bool, force: bool, store: str,
+          fastrp_features: int, progress: bool, **selection_kw: Any) -> None:
     """Train a recommender on a Cypher-selected subgraph, save a run and write it back.
 
     A validation split of each user's latest ratings drives early stopping and tuning
@@ -149,7 +156,8 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
     validation users. Held-out test metrics are `engine evaluate`'s job.
     The run becomes current only if its validation NDCG@10 beats popularity's on the same
     split (a rating model's RMSE the global mean's) and the graph still holds the dataset
-    it was trained on; --force overrides both.
+    it was trained on; --force overrides both. gds_fastrp and --fastrp-features compute
+    FastRP in Neo4j with the Graph Data Science plugin (`engine db start --plugins gds`).
 
     \b
     Examples:
@@ -157,6 +165,8 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
       engine train --model lightgcn_csr --param epochs=50 --device cuda
       engine train --max-user-ratings 200 --since 2000-01-01 --min-rating 3.5
       engine train --model hetero_sage --store neo4j --param fanouts=10,5 --param max_edges=500000
+      engine train --model gds_fastrp --param dim=256   # FastRP in Neo4j (GDS plugin)
+      engine train --model hetero_sage --fastrp-features 64
     """
     from engine.jobs.train import train as run
 
@@ -165,7 +175,7 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
                  carve=valid_split, seed=seed, tune=tune, device=device,  # type: ignore[arg-type]
                  top_k=top_k, runs_dir=out_dir, writeback=writeback, keep_runs=keep_runs,
                  wait=wait, force=force, progress=progress, store=store,  # type: ignore[arg-type]
-                 report=click.echo)
+                 fastrp_features=fastrp_features, report=click.echo)
     click.echo(f"model {result.model} {result.params}")
     click.echo(f"validation NDCG@10 {result.valid.get('ndcg@10', float('nan')):.4f}  "
                f"Recall@10 {result.valid.get('recall@10', float('nan')):.4f}  "
@@ -207,13 +217,15 @@ def train(app: AppContext, model: str | None, params: tuple[str, ...], valid_rat
               help="JSON report [default: runs/eval-TIMESTAMP-MODEL/evaluation.json].")
 @click.option("--runs", "runs_dir", default="runs", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder of runs and reports.")
+@click.option("--fastrp-features", default=0, show_default=True, type=click.IntRange(0, 4096),
+              help=_FASTRP_HELP)
 @click.option("--progress/--no-progress", default=True)
 @click.pass_obj
 def evaluate(app: AppContext, model: str | None, params: tuple[str, ...], split_name: str,
              test_ratio: float, last_n: int, fraction: float, cutoff: str | None,
              u1_path: Path | None, valid_ratio: float, tune: bool, ks: tuple[int, ...],
              segments: str, seed: int, device: str, out_file: Path | None, runs_dir: Path,
-             progress: bool, **selection_kw: Any) -> None:
+             fastrp_features: int, progress: bool, **selection_kw: Any) -> None:
     """Held-out evaluation beside a popularity baseline (table + JSON).
 
     Full-catalogue ranking with training items excluded, batched over users:
@@ -229,6 +241,7 @@ def evaluate(app: AppContext, model: str | None, params: tuple[str, ...], split_
       engine evaluate --split temporal-last-n --last-n 5
       engine evaluate --split temporal-fraction --fraction 0.2
       engine evaluate --split ml100k-u1 --u1 ../shared/data/movielens/ml-100k.zip --model i_autorec
+      engine evaluate --model gds_fastrp --split temporal-fraction
     """
     from engine.evaluate.segments import Thresholds
     from engine.jobs.evaluate import Protocol
@@ -240,7 +253,8 @@ def evaluate(app: AppContext, model: str | None, params: tuple[str, ...], split_
                        selection=selection_from(selection_kw, seed), protocol=protocol,
                        valid_ratio=valid_ratio, tune=tune, ks=tuple(ks),
                        segments=Thresholds.parse(segments), device=device,  # type: ignore[arg-type]
-                       out=out_file, runs_dir=runs_dir, progress=progress, report=click.echo)
+                       out=out_file, runs_dir=runs_dir, progress=progress,
+                       fastrp_features=fastrp_features, report=click.echo)
     click.echo(format_table(result.rows, tuple(ks)))
     click.echo(f"\nper segment (NDCG@{ks[0]}):")
     for sys_name, by_seg in result.segments.items():

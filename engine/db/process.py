@@ -23,6 +23,7 @@ class ServerStatus:
     edition: str | None = None
     store_bytes: int = 0
     uptime_s: float | None = None
+    plugins: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -36,6 +37,7 @@ class ServerStatus:
             "edition": self.edition,
             "store_bytes": self.store_bytes,
             "uptime_s": None if self.uptime_s is None else round(self.uptime_s, 1),
+            "plugins": list(self.plugins),
         }
 
 

@@ -1,9 +1,10 @@
 """Fetch a real Neo4j 5.26 Community runtime (jars) from Maven Central with Maven.
 
 The jars land in ``<cache>/neo4j-<version>/lib`` (server + Neo4j Browser) and
-``.../plugins`` (APOC core). A marker file written last makes a half-finished fetch
-look absent, and a lock file keeps two concurrent ``engine db start`` runs from
-fetching into the same folder at once.
+``.../plugins`` (APOC core). Optional plugins (``engine db start --plugins gds``) are
+fetched on first use into ``.../plugins-<name>``. A marker file written last makes a
+half-finished fetch look absent, and a lock file keeps two concurrent ``engine db start``
+runs from fetching into the same folder at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -45,6 +46,39 @@ class Runtime:
     @property
     def classpath(self) -> str:
         return f"{self.plugins}/*{os.pathsep}{self.lib}/*"
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """An optional server plugin: its pom, the procedures it adds, its licence."""
+
+    pom: str
+    procedures: str
+    licence: str
+    #: The plugin's own modules carry this version; they are never taken for a duplicate
+    #: of a server jar with the same artifact id (GDS has its own ``annotations``).
+    version: str
+
+
+#: ``engine db start --plugins NAME``.
+PLUGINS: dict[str, Plugin] = {
+    "gds": Plugin(
+        "gds-pom.xml", "gds.*",
+        "OpenGDS 2.13.9 (Neo4j Graph Data Science, open-source edition), GPLv3; "
+        "the Community build runs at most 4 threads",
+        "2.13.9",
+    ),
+}
+
+
+def check_plugins(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names, each known, else a one-line :class:`RuntimeSetupError`."""
+    for name in names:
+        if name not in PLUGINS:
+            raise RuntimeSetupError(
+                f"unknown plugin {name!r}: expected one of {', '.join(sorted(PLUGINS))}"
+            )
+    return names
 
 
 def _pom_text(name: str) -> str:
@@ -89,9 +123,9 @@ def find_maven() -> str:
     return mvn
 
 
-def _fingerprint() -> str:
+def _fingerprint(*poms: str) -> str:
     digest = hashlib.sha256()
-    for name in ("pom.xml", "apoc-pom.xml"):
+    for name in poms or ("pom.xml", "apoc-pom.xml"):
         digest.update(_pom_text(name).encode())
     return digest.hexdigest()[:16]
 
@@ -152,3 +186,60 @@ def ensure_runtime(cache_dir: Path, *, with_apoc: bool = True) -> Runtime:
             new_plugins.rename(plugins)
         marker.write_text(fingerprint)
     return Runtime(java, java_version, lib, plugins)
+
+
+def with_plugins(runtime: Runtime, names: tuple[str, ...]) -> Runtime:
+    """``runtime`` loading the optional plugins ``names`` too, fetching any missing first.
+
+    Each plugin's jars go to ``<root>/plugins-<name>`` (own marker and lock); a jar whose
+    artifact the server's ``lib`` or APOC already has is dropped, so one class is never on
+    the classpath twice (the plugin's own modules, of its version, always stay). Neo4j
+    registers procedures only from its one plugins folder, so the result's ``plugins`` is
+    ``<root>/plugins+<names>``: hard links to APOC's jars and each plugin's.
+    """
+    if not names:
+        return runtime
+    extra = []
+    root = runtime.lib.parent
+    for name in check_plugins(names):
+        plugin = PLUGINS[name]
+        folder = root / f"plugins-{name}"
+        fingerprint = _fingerprint(plugin.pom)
+        marker = folder / _MARKER
+        if not (marker.is_file() and marker.read_text().strip() == fingerprint):
+            with open(root / ".lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (marker.is_file() and marker.read_text().strip() == fingerprint):
+                    _fetch_plugin(find_maven(), plugin, folder, runtime)
+                    marker.write_text(fingerprint)
+        extra.append(folder)
+    combined = root / ("plugins+" + "+".join(sorted(names)))
+    stamp = "\n".join(sorted(str(j) for d in (runtime.plugins, *extra) for j in d.glob("*.jar")))
+    marker = combined / _MARKER
+    if not (marker.is_file() and marker.read_text() == stamp):
+        with open(root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with tempfile.TemporaryDirectory(dir=root, prefix=".link-") as tmp:
+                new = Path(tmp) / "jars"
+                new.mkdir()
+                for jar in stamp.splitlines():
+                    os.link(jar, new / Path(jar).name)
+                (new / _MARKER).write_text(stamp)
+                if combined.exists():
+                    shutil.rmtree(combined)
+                new.rename(combined)
+    return replace(runtime, plugins=combined)
+
+
+def _fetch_plugin(mvn: str, plugin: Plugin, folder: Path, runtime: Runtime) -> None:
+    log.warning("fetching %s from Maven Central (first use)", plugin.licence.split(";")[0])
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".fetch-") as tmp:
+        new = Path(tmp) / "jars"
+        _mvn_copy(mvn, _pom_text(plugin.pom), new, Path(tmp))
+        have = {_artifact(j) for d in (runtime.lib, runtime.plugins) for j in d.glob("*.jar")}
+        for jar in new.glob("*.jar"):
+            if _artifact(jar) in have and not jar.name.endswith(f"-{plugin.version}.jar"):
+                jar.unlink()
+        if folder.exists():
+            shutil.rmtree(folder)
+        new.rename(folder)

@@ -33,7 +33,14 @@ from engine.db.process import (
     port_in_use,
     reap,
 )
-from engine.db.runtime import NEO4J_VERSION, Runtime, RuntimeSetupError, ensure_runtime
+from engine.db.runtime import (
+    NEO4J_VERSION,
+    PLUGINS,
+    Runtime,
+    RuntimeSetupError,
+    ensure_runtime,
+    with_plugins,
+)
 from engine.errors import ReelGraphError
 from engine.graphdb import GraphConnectionError, Runner, connect, wait_until_ready
 from engine.settings import (
@@ -129,7 +136,18 @@ class LocalServer:
             int(state.get("http_port", s.http_port)),  # type: ignore[call-overload]
             str(state.get("heap", s.heap)),
             str(state.get("pagecache", s.pagecache)),
+            tuple(state.get("plugins", s.plugins)),  # type: ignore[arg-type]
         )
+
+    def running_plugins(self) -> tuple[str, ...]:
+        """The optional plugins the running server loaded (``()`` if none or not running)."""
+        return tuple((self._read_state() or {}).get("plugins", ()))  # type: ignore[arg-type]
+
+    def _runtime(self) -> Runtime:
+        try:
+            return with_plugins(ensure_runtime(self.cache_dir), self.settings.plugins)
+        except RuntimeSetupError as exc:
+            raise ServerError(str(exc)) from exc
 
     def admin_command(self, *args: str, heap: str = "1g") -> tuple[list[str], dict[str, str]]:
         """The argv and environment of ``neo4j-admin ARGS`` for this instance (same jars, conf).
@@ -137,10 +155,7 @@ class LocalServer:
         ``neo4j-admin`` is ``org.neo4j.cli.AdminTool`` on the server's classpath; it finds
         the store through ``NEO4J_HOME``/``NEO4J_CONF`` exactly as the server does.
         """
-        try:
-            runtime = ensure_runtime(self.cache_dir)
-        except RuntimeSetupError as exc:
-            raise ServerError(str(exc)) from exc
+        runtime = self._runtime()
         if not (self.conf_dir / "neo4j.conf").is_file():
             self._write_conf(runtime)
         argv = [
@@ -167,7 +182,8 @@ class LocalServer:
             f"server.directories.import={self.home / 'import'}",
             f"server.memory.pagecache.size={s.pagecache}",
             "dbms.security.auth_enabled=true",
-            "dbms.security.procedures.unrestricted=apoc.*",
+            "dbms.security.procedures.unrestricted="
+            + ",".join(["apoc.*", *(PLUGINS[p].procedures for p in s.plugins)]),
             "dbms.usage_report.enabled=false",
             "db.tx_log.preallocate=false",
             "db.tx_log.rotation.retention_policy=2 files",
@@ -237,10 +253,7 @@ class LocalServer:
                     f"{what} port {port} is already in use on 127.0.0.1 (another Neo4j?). "
                     f"Stop that process or choose another port with {flag} N."
                 )
-        try:
-            runtime = ensure_runtime(self.cache_dir)
-        except RuntimeSetupError as exc:
-            raise ServerError(str(exc)) from exc
+        runtime = self._runtime()
         for sub in ("data", "logs", "run", "import", "conf"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         self._write_conf(runtime)
@@ -262,7 +275,7 @@ class LocalServer:
         state = {
             "pid": proc.pid, "bolt_port": s.bolt_port, "http_port": s.http_port,
             "version": runtime.version, "started_at": started, "heap": s.heap,
-            "pagecache": s.pagecache,
+            "pagecache": s.pagecache, "plugins": list(s.plugins),
         }
         self.state_file.write_text(json.dumps(state))
         try:
@@ -329,7 +342,7 @@ class LocalServer:
         return ServerStatus(
             running=True, data_dir=self.home, pid=pid, bolt_uri=client.uri,
             http_url=f"http://127.0.0.1:{http_port}", version=version, edition=edition,
-            store_bytes=store,
+            store_bytes=store, plugins=self.running_plugins(),
             uptime_s=time.time() - float(state.get("started_at", time.time())),  # type: ignore[arg-type]
         )
 

@@ -71,6 +71,7 @@ import numpy as np
 from engine.errors import ReelGraphError
 from engine.graphdb.binding import check_binding
 from engine.graphdb.lease import LEASE_TTL_S, Lease, LeaseLostError, hold
+from engine.graphdb.live import ensure_indexes
 from engine.graphdb.nodeids import MISSING, NodeIds
 from engine.graphdb.runner import Runner, spans
 from engine.graphdb.runs import clean_orphans, delete_run_edges, prune
@@ -188,6 +189,8 @@ def _write_back(db: Runner, lease: Lease, out: RunOutput, ids: NodeIds, batch_si
         t0 = now
 
     summary.orphans = clean_orphans(db, out.run_id, batch_size, progress)
+    ensure_indexes(db)  # graphs loaded before the current-run and popularity indexes
+    db.autocommit("load/movie_rating_counts")  # cold-start popularity, also after direct writes
     fingerprint = out.fingerprint()
     meta = {
         "runId": out.run_id, "model": out.model,

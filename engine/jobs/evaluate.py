@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,9 @@ import numpy as np
 from engine.data.selection import Export, Selection
 from engine.errors import InputError
 from engine.evaluate.segments import THRESHOLDS, Thresholds
+from engine.graphdb import open_driver
 from engine.jobs.train import Device, check_params, choose_model, describe_export, export, resolve_device
-from engine.models import DEFAULT_MODEL
+from engine.models import DEFAULT_MODEL, model_class
 from engine.settings import Neo4jSettings
 from engine.training.protocols import (
     Evaluation,
@@ -66,8 +68,13 @@ def evaluate(settings: Neo4jSettings, *, model: str | None = None,
              protocol: Protocol = Protocol(), valid_ratio: float = 0.25, tune: bool = True,
              ks: tuple[int, ...] = (10, 20), segments: Thresholds = THRESHOLDS,
              device: Device = "auto", out: Path | None = None, runs_dir: Path = Path("runs"),
-             progress: bool = True, report: Report = log.info) -> tuple[Evaluation, Path]:
-    """Evaluate ``model`` beside popularity; returns the result and where its JSON went."""
+             progress: bool = True, fastrp_features: int = 0,
+             report: Report = log.info) -> tuple[Evaluation, Path]:
+    """Evaluate ``model`` beside popularity; returns the result and where its JSON went.
+
+    A model that runs in the database (``gds_fastrp``), or ``fastrp_features`` > 0, uses the
+    server's Graph Data Science on each fit's train pairs only (:mod:`engine.jobs.gds`).
+    """
     name = model or DEFAULT_MODEL
     model_params = resolve_device(device, name, dict(params or {}))
     check_params(model, model_params)
@@ -87,10 +94,20 @@ def evaluate(settings: Neo4jSettings, *, model: str | None = None,
             "fraction": protocol.fraction, "seed": protocol.seed, "ks": list(ks), "dataset": dataset,
             "selection": selection.as_dict(), "valid_carve": carve,
             "train_rows": len(split.train), "test_rows": len(split.test)}
-    result = evaluate_holdout(exp, name, model_params, split, protocol=meta, ks=ks,
-                              valid_ratio=protocol.fraction if carve == "temporal-fraction" else valid_ratio,
-                              seed=protocol.seed, tune=tune, segments=segments, carve=carve,
-                              last_n=protocol.last_n)
+    with ExitStack() as stack:
+        graph_for = None
+        if model_class(name).in_database or fastrp_features:
+            from engine.jobs.gds import graph_for_model
+
+            driver = stack.enter_context(open_driver(settings))
+            graph_for = graph_for_model(name, driver, exp, fastrp_features=fastrp_features,
+                                        database=settings.database)
+            meta["fastrp_features"] = fastrp_features
+        result = evaluate_holdout(
+            exp, name, model_params, split, protocol=meta, ks=ks,
+            valid_ratio=protocol.fraction if carve == "temporal-fraction" else valid_ratio,
+            seed=protocol.seed, tune=tune, segments=segments, carve=carve,
+            last_n=protocol.last_n, graph_for=graph_for)
     if out is None:
         out = runs_dir / f"eval-{datetime.now(UTC):%Y%m%d-%H%M%S}-{name}" / "evaluation.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -154,13 +154,17 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
           last_n: int = 1, seed: int = 0, tune: bool = True, device: Device = "auto",
           top_k: int = 20, runs_dir: Path = Path("runs"), writeback: bool = True,
           keep_runs: int = 3, wait: bool = False, force: bool = False, progress: bool = True,
-          store: Store = "memory", report: Report = log.info) -> TrainResult:
+          store: Store = "memory", fastrp_features: int = 0,
+          report: Report = log.info) -> TrainResult:
     """Train ``model`` (default :data:`~engine.models.DEFAULT_MODEL`) on the selected subgraph.
 
     ``force`` writes the run back even if it fails its quality gate or does not fit the
     graph's dataset (see :func:`engine.graphdb.writeback.write_back`). ``store="neo4j"``
     trains a model that reads PyG stores through the Neo4j-backed ``FeatureStore`` /
     ``GraphStore`` (:mod:`engine.jobs.stores`) instead of an in-memory ``HeteroData``.
+    A model that runs in the database (``gds_fastrp``) gets the server's Graph Data Science;
+    ``fastrp_features`` > 0 appends that many GDS FastRP dimensions to a graph model's node
+    features (:mod:`engine.jobs.gds`).
     """
     t0 = last = time.perf_counter()
     stages: dict[str, float] = {}
@@ -185,7 +189,15 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     name = choose_model(model, exp, model_params, report)
     with ExitStack() as stack:
         graph_for = None
+        if model_class(name).in_database or fastrp_features:
+            from engine.jobs.gds import graph_for_model
+
+            driver = stack.enter_context(open_driver(settings))
+            graph_for = graph_for_model(name, driver, exp, fastrp_features=fastrp_features,
+                                        database=settings.database)
         if store == "neo4j":
+            if graph_for is not None:
+                raise ParameterError("--store neo4j cannot be combined with --fastrp-features")
             if not model_class(name).reads_stores:
                 readers = ", ".join(sorted(n for n, c in MODELS.items() if c.reads_stores))
                 raise ParameterError(f"--store neo4j needs a model that reads PyG stores "
@@ -215,7 +227,7 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
         "seed": seed, "exportedAt": exported_at, "trainedAt": datetime.now(UTC).isoformat(),
         "gitSha": git_sha(),
         "exportStats": exp.stats, "fitSeconds": prod.fit_seconds, "tuning": sel.sample,
-        "graphStore": store,
+        "graphStore": store, "fastrpFeatures": fastrp_features,
     }
     metrics = {"valid": sel.valid, "trials": sel.trials, "gate": gate}
     lap("baseline")

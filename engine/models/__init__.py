@@ -17,6 +17,7 @@ from engine.models.base import Recommender, Task
 from engine.models.bpr_mf import BPRMF
 from engine.models.ease import EASE
 from engine.models.fit import TrainSettings
+from engine.models.gds_fastrp import GdsFastRP
 from engine.models.graph_filter import GraphFilterCF
 from engine.models.hetero.gat import HeteroGATRecommender
 from engine.models.hetero.rating import HeteroSAGERatingModel
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "EASE",
     "FitHistory",
+    "GdsFastRP",
     "GraphFilterCF",
     "HeteroGATRecommender",
     "HeteroSAGERatingModel",
@@ -59,7 +61,7 @@ MODELS: dict[str, type[Recommender]] = {
     for cls in (
         PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF,
         TemporalGraphFilter, ScalableTemporalFilter, ItemAutoRec, HeteroSAGERecommender, HeteroGATRecommender,
-        HeteroSAGERatingModel, BiasedMF,
+        HeteroSAGERatingModel, BiasedMF, GdsFastRP,
     )
 }
 

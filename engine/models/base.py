@@ -69,6 +69,8 @@ class Recommender(abc.ABC):
     needs_graph: ClassVar[bool] = False
     #: ``fit`` also takes the graph as a remote ``(FeatureStore, GraphStore)`` pair.
     reads_stores: ClassVar[bool] = False
+    #: ``fit``'s graph is the database itself (e.g. GDS FastRP: :mod:`engine.models.gds_fastrp`).
+    in_database: ClassVar[bool] = False
     #: ``score`` returns a new array the caller may modify (no defensive copy needed).
     fresh_scores: ClassVar[bool] = False
 

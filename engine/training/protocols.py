@@ -118,15 +118,19 @@ def evaluate_holdout(export: Export, name: str, params: dict[str, Any] | None, s
                      protocol: dict[str, Any], ks: tuple[int, ...] = (10, 20),
                      valid_ratio: float = 0.25, seed: int = 0, tune: bool = True,
                      segments: Thresholds = THRESHOLDS, carve: Carve = "random",
-                     last_n: int = 1) -> Evaluation:
-    """Select on validation (carved from train), refit on train, measure on test."""
+                     last_n: int = 1, graph_for: GraphFor | None = None) -> Evaluation:
+    """Select on validation (carved from train), refit on train, measure on test.
+
+    ``graph_for`` builds each fit's training graph (default: in-memory ``HeteroData``).
+    """
     selected = select_on_validation(export, split.train, name, params, valid_ratio=valid_ratio,
-                                    seed=seed, tune=tune, k=min(ks), carve=carve, last_n=last_n)
+                                    seed=seed, tune=tune, k=min(ks), carve=carve, last_n=last_n,
+                                    graph_for=graph_for)
     systems: dict[str, Recommender] = {}
     DEFAULT_CACHE.clear()
     t0 = time.perf_counter()
     model = make_model(name, selected.refit_params())
-    fit_model(model, export, split.train)
+    fit_model(model, export, split.train, graph_for=graph_for)
     fit_s = time.perf_counter() - t0
     systems[name] = model
     if name != PopularityRecommender.name:

@@ -36,6 +36,9 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
                         "seq_weight": [0.0, 0.25, 0.5, 0.75, 1.0]},
 }
 GRIDS["scalable_filter"] = dict(GRIDS["temporal_filter"])
+#: One GDS FastRP run (about a second on ml-latest-small) per point.
+GRIDS["gds_fastrp"] = {"iteration_weights": ["0,1", "0,1,1", "1,1,1"],
+                       "normalization_strength": [0.0, -0.5]}
 
 Carve = Literal["random", "temporal-last-n", "temporal-fraction"]
 

@@ -41,6 +41,8 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jUnde
         data_dir=data_dir, bolt_port=free_port(), http_port=free_port(),
         heap=os.environ.get("REELGRAPH_TEST_HEAP", "1g"),
         pagecache=os.environ.get("REELGRAPH_TEST_PAGECACHE", "256m"),
+        # OpenGDS for tests/integration/test_gds.py (fetched from Maven Central on first use).
+        plugins=tuple(p for p in os.environ.get("REELGRAPH_TEST_PLUGINS", "gds").split(",") if p),
     )
     server = LocalServer(settings)
     server.start(timeout=240)

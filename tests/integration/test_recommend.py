@@ -21,6 +21,7 @@ from engine.graphdb.writeback import write_back
 from engine.writeback import save_run_output
 from loader.ingest import wipe
 from tests.integration._cli import engine
+from tests.integration.test_cypher_examples import example_params
 from tests.integration.test_writeback import N_USERS, bpr_run, ease_run, load_test_graph, q
 
 INJECTIONS = ["' OR 1=1 //", "}) DETACH DELETE n //", "\" OR true RETURN 1 //",
@@ -200,6 +201,9 @@ def test_cold_start_for_a_user_added_after_write_back(graph) -> None:  # type: i
         rows = Reader(graph.driver).recommend(EMPTY_USER, k=5)
         assert len(rows) == 5 and {r["source"] for r in rows} == {"cold-start:popularity"}
         assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+        top = q(graph.driver, "MATCH (m:Movie) WITH m, COUNT { (m)<-[:RATED]-() } AS n "
+                "RETURN m.movieId AS m, n ORDER BY n DESC, m LIMIT 5")  # ratingCount == the real count
+        assert [(r["movieId"], r["score"]) for r in rows] == [(t["m"], t["n"]) for t in top]
         assert Reader(graph.driver).explain(NEW_USER, rows[0]["movieId"])["source"] == "not recommended"
     finally:
         q(graph.driver, "MATCH (u:User) WHERE u.userId IN [$a, $b] DETACH DELETE u", a=NEW_USER, b=EMPTY_USER)
@@ -292,3 +296,51 @@ def test_unknown_genre_is_named_with_a_hint_and_nan_score_refused(graph) -> None
     assert result.exit_code == 2 and "not a finite number" in result.output
     with pytest.raises(InputError, match="finite"):
         Reader(graph.driver).recommend(1, min_score=float("nan"))
+
+
+#: The statements a serving client runs per request (engine recommend / similar / explain and
+#: the Browser's recommendation guide). by_segment (every user, by design) and current_run
+#: (it lists every run) are whole-graph reports, not per-request reads.
+HOT = ("recommend/for_user", "recommend/explain", "recommend/similar_movies",
+       "recommend/similar_users", "recommend/genre_affinity", "recommend/least_relevant",
+       "recommend/lookup")
+SCANS = ("NodeByLabelScan", "AllNodesScan", "NodeIndexScan", "DirectedRelationshipTypeScan",
+         "UndirectedRelationshipTypeScan")
+
+
+def _operators(plan) -> list[str]:  # type: ignore[no-untyped-def]
+    found = [f"{plan.get('operatorType', '')} {plan.get('args', {}).get('Details', '')}"]
+    for child in plan.get("children", []):
+        found += _operators(child)
+    return found
+
+
+@pytest.mark.parametrize("name", HOT)
+def test_hot_queries_start_from_index_seeks(graph, name: str) -> None:  # type: ignore[no-untyped-def]
+    """PROFILE of each hot statement with the parameters of its header example: every node it
+    starts from is an index seek (user, movie, genre, current run, popularity order), never a
+    scan of a label, of all nodes or of a whole index."""
+    example = example_params(graph.driver, queries.load(name))
+    with graph.driver.session(database=graph.settings.database) as session:
+        summary = session.run("PROFILE " + queries.load(name), example).consume()
+    ops = _operators(summary.profile)
+    assert any("Seek" in op for op in ops), ops
+    assert not [op for op in ops if op.split("@")[0].split(" ")[0] in SCANS], ops
+
+
+def test_engine_rate_keeps_rating_counts_current(graph) -> None:  # type: ignore[no-untyped-def]
+    db = Runner(graph.driver, graph.settings.database)
+
+    def rating_count(movie: int) -> int:
+        return q(graph.driver, "MATCH (m:Movie {movieId: $m}) RETURN m.ratingCount AS n", m=movie)[0]["n"]
+
+    before = rating_count(50)
+    try:
+        db.write("live/rate", userIds=[NEW_USER], movieIds=[50], ratings=[4.0], timestamps=[1700000000])
+        assert rating_count(50) == before + 1
+        db.write("live/rate", userIds=[NEW_USER], movieIds=[50], ratings=[2.0], timestamps=[1700000001])
+        assert rating_count(50) == before + 1  # a re-rating is not a new rating
+    finally:
+        q(graph.driver, "MATCH (u:User {userId: $u}) DETACH DELETE u", u=NEW_USER)
+        db.autocommit("load/movie_rating_counts")
+    assert rating_count(50) == before

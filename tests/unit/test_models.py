@@ -28,6 +28,7 @@ from engine.models import (
     EASE,
     MODELS,
     BiasedMF,
+    GdsFastRP,
     GraphFilterCF,
     HeteroGATRecommender,
     HeteroSAGERatingModel,
@@ -50,6 +51,7 @@ from engine.models.ops import (
     temporal_cooccurrence,
     to_torch_csr,
 )
+from tests.unit._fastrp import NumpyFastRP
 
 N = 16  # users == items
 
@@ -73,6 +75,7 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
                                                batch_size=32, dropout=0.1),
     "i_autorec": lambda: ItemAutoRec(hidden=8, epochs=200, batch_size=8, lr=0.01, reg=0.01),
     "biased_mf_rating": lambda: BiasedMF(mf_dim=4, reg=1e-3, lr=0.05, epochs=200, batch_size=64),
+    "gds_fastrp": lambda: GdsFastRP(dim=32, iteration_weights="0,1"),
     "hetero_sage_rating": lambda: HeteroSAGERatingModel(dim=8, proj_dim=4, mf_dim=0, lr=0.02,
                                                         epochs=100, batch_size=64, reg=1e-3,
                                                         dropout=0.0, edge_dropout=0.0),
@@ -135,7 +138,9 @@ def fitted() -> dict[str, Recommender]:
     for name, make in FACTORIES.items():
         train = board_for(name)
         model = make()
-        model.fit(train, None, toy_graph(train) if model.needs_graph else None)
+        graph = (NumpyFastRP() if model.in_database
+                 else toy_graph(train) if model.needs_graph else None)
+        model.fit(train, None, graph)
         out[name] = model
     return out
 
