@@ -12,10 +12,15 @@ recommend`` waits for) of:
 
 Each query runs ``--requests`` times per concurrency level after a warm-up; prints
 p50/p90/p99 and throughput, writes ``bench/results/query_latency.json``. Goal: p50 <= 15
-ms, p99 <= 60 ms.
+ms, p99 <= 60 ms (``explain``: p50 <= 100 ms at 8 clients).
+
+``--before REV`` also runs each statement as it was at git revision ``REV`` (the same
+parameters, alternating with today's statement at each concurrency level) and prints the
+ratio before / after of p50 and p99.
 
     python bench/query_latency.py --graphs ml-100k synthetic-1m
     python bench/query_latency.py --requests 2000 --clients 1 8 16
+    python bench/query_latency.py --graphs synthetic-1m --before 3132f6e
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -35,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.writeback import add_server_args, dataset, prepare_real, server  # noqa: E402
-from engine.graphdb import connect  # noqa: E402
+from engine.graphdb import connect, queries  # noqa: E402
 from engine.graphdb.reader import Reader  # noqa: E402
 from engine.graphdb.writeback import write_back  # noqa: E402
 
@@ -43,9 +49,23 @@ RESULTS = ROOT / "bench" / "results" / "query_latency.json"
 GRAPHS = ("ml-latest-small", "ml-100k", "synthetic-1m")
 
 
-def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Run ``name`` once per params dict spread over ``clients`` threads; latency stats."""
+def statement_at(rev: str, name: str) -> str:
+    """The text of ``cypher/<name>.cypher`` at git revision ``rev``."""
+    return subprocess.run(["git", "show", f"{rev}:cypher/{name}.cypher"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def run_load(driver, name: str, params: list[dict[str, Any]], clients: int,  # type: ignore[no-untyped-def]
+             text: str | None = None) -> dict[str, float]:
+    """Run ``name`` (or the statement ``text``) once per params dict over ``clients`` threads."""
     reader = Reader(driver)
+
+    def call(p: dict[str, Any]) -> list[Any]:
+        if text is None:
+            return reader.run(name, **p)  # what `engine recommend` / `similar` / `explain` call
+        with driver.session(default_access_mode="READ") as session:
+            return list(session.run(text, p))
+
     latencies: list[float] = []
     lock = threading.Lock()
     parts = [params[i::clients] for i in range(clients)]
@@ -54,7 +74,7 @@ def run_load(driver, name: str, params: list[dict[str, Any]], clients: int) -> d
         local = []
         for p in mine:
             t0 = time.perf_counter()
-            rows = reader.run(name, **p)  # what `engine recommend` / `similar` / `explain` call
+            rows = call(p)
             local.append((time.perf_counter() - t0) * 1000)
             assert rows, (name, p)
         with lock:
@@ -96,14 +116,31 @@ def measure_graph(driver, args: argparse.Namespace) -> dict[str, Any]:  # type: 
                               for i in rng.integers(0, len(pairs), max(n // 4, 20))],
     }
     for name, params in workloads.items():
-        run_load(driver, name, params[:50], 1)  # warm-up: plans, page cache
+        before = statement_at(args.before, name) if args.before else None
+        # Compared, both sides run the raw statement the same way (no Reader conversions).
+        now = queries.load(name) if before is not None else None
+        run_load(driver, name, params[:50], 1, now)  # warm-up: plans, page cache
+        if before is not None:
+            run_load(driver, name, params[:50], 1, before)
         for clients in args.clients:
-            stats = run_load(driver, name, params, clients)
+            stats = run_load(driver, name, params, clients, now)
             results[f"{name} x{clients}"] = stats
-            print(f"  {name:<26} clients {clients:>2}: p50 {stats['p50_ms']:6.1f} ms  "
-                  f"p90 {stats['p90_ms']:6.1f}  p99 {stats['p99_ms']:6.1f}  "
-                  f"{stats['per_second']:7.1f} req/s  ({stats['requests']} requests)", flush=True)
+            _print(name, clients, stats)
+            if before is not None:
+                old = run_load(driver, name, params, clients, before)
+                results[f"{name} x{clients} before {args.before}"] = old
+                _print(f"{name} @{args.before}", clients, old)
+                ratio = {k: round(old[k] / max(stats[k], 1e-9), 2) for k in ("p50_ms", "p99_ms")}
+                results[f"{name} x{clients} ratio before/after"] = ratio
+                print(f"  {'':<26} before / after: p50 x{ratio['p50_ms']}, p99 x{ratio['p99_ms']}",
+                      flush=True)
     return results
+
+
+def _print(label: str, clients: int, stats: dict[str, float]) -> None:
+    print(f"  {label:<26} clients {clients:>2}: p50 {stats['p50_ms']:6.1f} ms  "
+          f"p90 {stats['p90_ms']:6.1f}  p99 {stats['p99_ms']:6.1f}  "
+          f"{stats['per_second']:7.1f} req/s  ({stats['requests']} requests)", flush=True)
 
 
 def main() -> None:
@@ -112,6 +149,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--before", metavar="REV",
+                        help="also run each statement as at this git revision; print ratios")
     add_server_args(parser)
     parser.add_argument("--skip-prepare", action="store_true",
                         help="the server already holds the (one) graph and a current run")
