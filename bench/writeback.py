@@ -15,8 +15,13 @@ beside it and then switches and deletes the first (``keep_runs=1``), the steady 
 of retraining. Prints per-phase seconds, rows/s (rows = edges + vectors) and writes
 ``bench/results/writeback.json``.
 
+``--writers 1 2`` repeats the two runs once per number of concurrent edge-writing (and
+deleting) transactions, on the same graph in the same run, and prints the ratio of the
+edges and prune phases to the first setting's.
+
     python bench/writeback.py --shape ml-latest-small ml-100k
     python bench/writeback.py --shape 25m --fraction 0.1
+    python bench/writeback.py --shape 25m --fraction 0.2 --writers 1 2
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +163,14 @@ def runs_25m(driver, dim: int, seed: int) -> list[RunOutput]:  # type: ignore[no
     return runs
 
 
-def measure(driver, runs: list[RunOutput], batch_size: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def measure(driver, runs: list[RunOutput], batch_size: int,  # type: ignore[no-untyped-def]
+            writers: int | None = None) -> list[dict[str, Any]]:
+    from engine.graphdb import runs as runs_module
+    from engine.graphdb import writeback as writeback_module
+
+    if writers is not None:  # the same constant in both modules (writeback imports it)
+        runs_module.WRITERS = writeback_module.WRITERS = writers  # type: ignore[misc]
+        runs = [replace(out, run_id=f"{out.run_id}-w{writers}") for out in runs]
     results = []
     for i, out in enumerate(runs):
         t0 = time.perf_counter()
@@ -172,13 +185,28 @@ def measure(driver, runs: list[RunOutput], batch_size: int) -> list[dict[str, An
             "rows": summary.rows, "seconds": round(wall, 2),
             "rows_per_second": round(summary.rows / wall),
             "phases": {k: round(v, 2) for k, v in summary.seconds.items()},
-            "deleted_runs": summary.deleted_runs,
+            "deleted_runs": summary.deleted_runs, "writers": writers,
         }
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in row["phases"].items())
-        print(f"  {row['phase']:<36} {row['rows']:>10,} rows in {wall:7.1f}s = "
+        label = row["phase"] if writers is None else f"{row['phase']} [{writers} writers]"
+        print(f"  {label:<48} {row['rows']:>10,} rows in {wall:7.1f}s = "
               f"{row['rows_per_second']:>8,} rows/s  ({phases})", flush=True)
         results.append(row)
     return results
+
+
+def _print_ratios(rows: list[dict[str, Any]], writers: list[int]) -> None:
+    """Mean edges and prune phase seconds of each writers setting, as a ratio to the first's."""
+    def phase(w: int, name: str) -> float:  # mean over the write-backs that ran the phase
+        times = [r["phases"].get(name, 0.0) for r in rows if r["writers"] == w]
+        times = [t for t in times if t > 0.05] or [0.0]
+        return sum(times) / len(times)
+
+    for w in writers[1:]:
+        for name in ("edges", "prune"):
+            base, now = phase(writers[0], name), phase(w, name)
+            print(f"  {name}: {writers[0]} writer(s) {base:.1f}s, {w} writers {now:.1f}s: "
+                  f"x{base / max(now, 1e-9):.2f} faster", flush=True)
 
 
 def main() -> None:
@@ -189,6 +217,8 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--writers", type=int, nargs="+",
+                        help="compare these numbers of concurrent edge transactions")
     add_server_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -214,7 +244,11 @@ def main() -> None:
                     _, runs = prepare_real(driver, dataset(shape), args.dim, args.seed)
                     label = f"{shape} (real graph, BPR-MF d={args.dim}, top-20 + SIMILAR top-10)"
                 print(f"{label}: prepared in {time.perf_counter() - t0:.1f}s", flush=True)
-                rows = measure(driver, runs, args.batch_size)
+                if args.writers:
+                    rows = [r for w in args.writers for r in measure(driver, runs, args.batch_size, w)]
+                    _print_ratios(rows, args.writers)
+                else:
+                    rows = measure(driver, runs, args.batch_size)
             finally:
                 driver.close()
             entry: dict[str, Any] = {"label": label, "runs": rows}

@@ -21,7 +21,9 @@ as parameters. The ways to run one:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import neo4j
@@ -78,18 +80,44 @@ class Runner:
         return rows
 
     def batches(self, name: str, chunks: Iterable[dict[str, Any]], *, total: int, desc: str,
-                progress: bool, count: str, size_key: str) -> int:
+                progress: bool, count: str, size_key: str, workers: int = 1) -> int:
         """Write ``name`` once per parameter dict; returns the sum of result column ``count``.
 
         The bar advances by ``len(params[size_key])`` per batch (rows, users, movies...).
+        ``workers`` > 1 runs that many batches at once, each in its own transaction (for
+        batches whose writes commute, e.g. edges of disjoint users; a deadlock is a
+        transient error the driver retries). At most ``2 * workers`` batches are built ahead.
         """
         done = 0
         with tqdm(total=total, desc=desc, unit="rows", unit_scale=True, disable=not progress,
                   leave=False) as bar:
-            for params in chunks:
-                rows = self.write(name, **params)
-                done += int(rows[0][count]) if rows else 0
-                bar.update(len(params[size_key]))
+            if workers <= 1:
+                for params in chunks:
+                    rows = self.write(name, **params)
+                    done += int(rows[0][count]) if rows else 0
+                    bar.update(len(params[size_key]))
+                return done
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                pending: deque[tuple[Future[list[dict[str, Any]]], int]] = deque()
+
+                def settle() -> None:
+                    nonlocal done
+                    future, size = pending.popleft()
+                    rows = future.result()
+                    done += int(rows[0][count]) if rows else 0
+                    bar.update(size)
+
+                try:
+                    for params in chunks:
+                        pending.append((pool.submit(self.write, name, **params),
+                                        len(params[size_key])))
+                        if len(pending) >= 2 * workers:
+                            settle()
+                    while pending:
+                        settle()
+                finally:
+                    for future, _ in pending:
+                        future.cancel()
         return done
 
     def transaction(self, statements: Sequence[tuple[str, dict[str, Any]]]) -> None:

@@ -74,7 +74,7 @@ from engine.graphdb.lease import LEASE_TTL_S, Lease, LeaseLostError, hold
 from engine.graphdb.live import ensure_indexes
 from engine.graphdb.nodeids import MISSING, NodeIds
 from engine.graphdb.runner import Runner, spans
-from engine.graphdb.runs import clean_orphans, delete_run_edges, prune
+from engine.graphdb.runs import WRITERS, clean_orphans, delete_run_edges, prune
 from engine.schema import SLOTS, Slot
 from engine.writeback.gate import check_gate
 from engine.writeback.output import RunOutput, json_default, scores_are_dot_products
@@ -264,7 +264,7 @@ def _write_edges(db: Runner, out: RunOutput, ids: NodeIds, batch_size: int, prog
         f"writeback/recommended_{how}",
         ({"runId": out.run_id, **_rec_params(out, ids, lo, hi)} for lo, hi in spans(n_users, per_batch)),
         total=n_users, desc="RECOMMENDED (users)", progress=progress, count="written",
-        size_key="users",
+        size_key="users", workers=WRITERS,
     )
     summary.dropped_rated = expected - summary.recommended
     if summary.dropped_rated:
@@ -278,7 +278,7 @@ def _write_edges(db: Runner, out: RunOutput, ids: NodeIds, batch_size: int, prog
             ({"runId": out.run_id, **_similar_params(out, ids, lo, hi)}
              for lo, hi in spans(n_movies, per_batch)),
             total=n_movies, desc="SIMILAR (movies)", progress=progress, count="written",
-            size_key="movies",
+            size_key="movies", workers=WRITERS,
         )
 
 
