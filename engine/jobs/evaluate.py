@@ -20,9 +20,8 @@ import numpy as np
 from engine.data.selection import Export, Selection
 from engine.errors import InputError
 from engine.evaluate.segments import THRESHOLDS, Thresholds
-from engine.graphdb import open_driver
 from engine.jobs.train import Device, check_params, choose_model, describe_export, export, resolve_device
-from engine.models import DEFAULT_MODEL, model_class
+from engine.models import DEFAULT_MODEL
 from engine.settings import Neo4jSettings
 from engine.training.protocols import (
     Evaluation,
@@ -95,13 +94,10 @@ def evaluate(settings: Neo4jSettings, *, model: str | None = None,
             "selection": selection.as_dict(), "valid_carve": carve,
             "train_rows": len(split.train), "test_rows": len(split.test)}
     with ExitStack() as stack:
-        graph_for = None
-        if model_class(name).in_database or fastrp_features:
-            from engine.jobs.gds import graph_for_model
+        from engine.jobs.gds import open_graph_for
 
-            driver = stack.enter_context(open_driver(settings))
-            graph_for = graph_for_model(name, driver, exp, fastrp_features=fastrp_features,
-                                        database=settings.database)
+        graph_for = open_graph_for(stack, settings, name, exp, fastrp_features)
+        if graph_for is not None:
             meta["fastrp_features"] = fastrp_features
         result = evaluate_holdout(
             exp, name, model_params, split, protocol=meta, ks=ks,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -18,13 +19,14 @@ import torch
 from engine.data.interactions import Interactions
 from engine.data.selection import Export
 from engine.errors import ParameterError
+from engine.graphdb import open_driver
 from engine.graphdb.gds import GdsSession
 from engine.models import model_class
 from engine.models.gds_fastrp import GdsFastRP
 from engine.schema import NodeType
 from engine.training.selection import GraphFor, training_graph
 
-__all__ = ["fastrp_features_for", "gds_graph_for", "graph_for_model"]
+__all__ = ["fastrp_features_for", "gds_graph_for", "graph_for_model", "open_graph_for"]
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +70,13 @@ def graph_for_model(name: str, driver: Any, export: Export, *, fastrp_features: 
     if cls.in_database:
         return gds_graph_for(driver, database)
     return None
+
+
+def open_graph_for(stack: ExitStack, settings: Any, name: str, export: Export,
+                   fastrp_features: int = 0) -> GraphFor | None:
+    """:func:`graph_for_model` on a driver ``stack`` closes; ``None`` (no driver) without GDS."""
+    if not (model_class(name).in_database or fastrp_features):
+        return None
+    driver = stack.enter_context(open_driver(settings))
+    return graph_for_model(name, driver, export, fastrp_features=fastrp_features,
+                           database=settings.database)

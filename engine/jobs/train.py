@@ -188,13 +188,9 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     lap("export")
     name = choose_model(model, exp, model_params, report)
     with ExitStack() as stack:
-        graph_for = None
-        if model_class(name).in_database or fastrp_features:
-            from engine.jobs.gds import graph_for_model
+        from engine.jobs.gds import open_graph_for
 
-            driver = stack.enter_context(open_driver(settings))
-            graph_for = graph_for_model(name, driver, exp, fastrp_features=fastrp_features,
-                                        database=settings.database)
+        graph_for = open_graph_for(stack, settings, name, exp, fastrp_features)
         if store == "neo4j":
             if graph_for is not None:
                 raise ParameterError("--store neo4j cannot be combined with --fastrp-features")

@@ -22,7 +22,7 @@ from engine.graphdb.gds import GdsSession, GdsUnavailableError
 from engine.jobs.gds import fastrp_features_for
 from engine.training.selection import training_graph
 from loader import bundled_dataset, read_movielens
-from loader.ingest import load_dataset
+from loader.ingest import load_dataset, wipe
 from tests.integration._cli import engine
 from tests.integration._writeback import assert_written_back, count
 
@@ -39,19 +39,14 @@ def gds(driver) -> GdsSession:  # type: ignore[no-untyped-def]
     return session
 
 
-def _wipe(driver: Any) -> None:
-    with driver.session() as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-
-
 @pytest.fixture(scope="module")
 def small(neo4j_server, driver, gds):  # type: ignore[no-untyped-def]
     if not neo4j_server.owned and os.environ.get("REELGRAPH_TEST_ALLOW_WIPE") != "1":
         pytest.fail("refusing to wipe an external server: set REELGRAPH_TEST_ALLOW_WIPE=1")
-    _wipe(driver)
+    wipe(Runner(driver))
     load_dataset(Runner(driver), read_movielens(bundled_dataset()), progress=False)
     yield export_subgraph(driver, progress=False)
-    _wipe(driver)
+    wipe(Runner(driver))
 
 
 def _projections(driver: Any) -> list[str]:
