@@ -19,9 +19,18 @@ of retraining. Prints per-phase seconds, rows/s (rows = edges + vectors) and wri
 deleting) transactions, on the same graph in the same run, and prints the ratio of the
 edges and prune phases to the first setting's.
 
+At the 25m shape the graph is exported first (timed: edges/s at that size), and the
+write-back is handed what the export saw (``known``), as ``engine train`` does, so the
+already-rated check runs in numpy (:mod:`engine.writeback.rated`).
+
+``--before REV`` then writes the same two runs again with ``write_back`` as it was at git
+revision ``REV`` (its own interpreter, same server and graph), alternating with today's,
+and prints today's / REV's seconds per phase.
+
     python bench/writeback.py --shape ml-latest-small ml-100k
     python bench/writeback.py --shape 25m --fraction 0.1
     python bench/writeback.py --shape 25m --fraction 0.2 --writers 1 2
+    python bench/writeback.py --shape 25m --before ad980fe
 """
 
 from __future__ import annotations
@@ -43,12 +52,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._revision import at_revision, run_at  # noqa: E402
 from engine.data import IdMap  # noqa: E402
 from engine.db import LocalServer, free_port  # noqa: E402
 from engine.graphdb import Runner, connect  # noqa: E402
 from engine.graphdb.writeback import write_back  # noqa: E402
 from engine.settings import Neo4jSettings, ServerSettings  # noqa: E402
-from engine.writeback import RunOutput  # noqa: E402
+from engine.writeback import RunOutput, save_run_output  # noqa: E402
+from engine.writeback.rated import KnownRatings  # noqa: E402
 from loader import bundled_dataset  # noqa: E402
 from loader.bulk import bulk_load  # noqa: E402
 from loader.ingest import wipe  # noqa: E402
@@ -139,14 +150,27 @@ def synthetic_25m(fraction: float, seed: int):  # type: ignore[no-untyped-def]
                               ratings=int(RATINGS_25M * fraction), seed=seed)
 
 
-def runs_25m(driver, dim: int, seed: int) -> list[RunOutput]:  # type: ignore[no-untyped-def]
-    """Two random top-20 runs with d=``dim`` vectors over every user and movie in the graph."""
-    users = np.array(sorted(r["id"] for r in driver.execute_query(
-        "MATCH (u:User) RETURN u.userId AS id").records), dtype=np.int64)
-    movies = np.array(sorted(r["id"] for r in driver.execute_query(
-        "MATCH (m:Movie) RETURN m.movieId AS id").records), dtype=np.int64)
-    idmap = IdMap(users=users, movies=movies)
-    n_users, n_movies = len(users), len(movies)
+def export_25m(driver) -> tuple[Any, KnownRatings, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The whole graph exported as ``engine train`` does, and what the export saw of its ratings."""
+    from engine.graphdb.export import export_subgraph
+    from engine.graphdb.live import now
+    from engine.graphdb.recommended import unstamped_ratings
+
+    as_of, unstamped = now(Runner(driver)), unstamped_ratings(Runner(driver))
+    t0 = time.perf_counter()
+    exp = export_subgraph(driver, progress=False)
+    wall = time.perf_counter() - t0
+    known = KnownRatings.from_interactions(exp.interactions, exp.idmap, as_of, unstamped)
+    stats = {"edges": len(exp.interactions), "seconds": round(wall, 1),
+             "edges_per_second": round(exp.stats["edges_per_second"])}
+    print(f"  export: {stats['edges']:,} RATED edges in {wall:.1f}s "
+          f"({stats['edges_per_second']:,} edges/s for the edges)", flush=True)
+    return exp, known, stats
+
+
+def runs_25m(idmap: IdMap, dim: int, seed: int) -> list[RunOutput]:
+    """Two random top-20 runs with d=``dim`` vectors over every exported user and movie."""
+    n_users, n_movies = idmap.num_users, idmap.num_movies
     runs = []
     for s in (seed, seed + 1):
         rng = np.random.default_rng(s)
@@ -163,22 +187,86 @@ def runs_25m(driver, dim: int, seed: int) -> list[RunOutput]:  # type: ignore[no
     return runs
 
 
+OLD_WRITEBACK = """
+import json, sys, time
+from pathlib import Path
+from engine.graphdb import connect
+from engine.graphdb.writeback import write_back
+from engine.settings import Neo4jSettings
+from engine.writeback import load_run_output
+out = load_run_output(Path(sys.argv[1]))
+driver = connect(Neo4jSettings.from_env())
+t0 = time.perf_counter()
+summary = write_back(driver, out, batch_size=int(sys.argv[2]), keep_runs=1, progress=False)
+wall = time.perf_counter() - t0
+print(json.dumps({"rows": summary.rows, "seconds": wall, "recommended": summary.recommended,
+                  "phases": summary.seconds, "deleted_runs": summary.deleted_runs}))
+"""
+
+
+def measure_before(settings: Neo4jSettings, tree: Path, runs: list[RunOutput], batch_size: int,
+                   rev: str) -> list[dict[str, Any]]:
+    """The same runs (renamed) written by ``write_back`` as it was at ``rev``."""
+    env = {"NEO4J_URI": settings.uri, "NEO4J_USER": settings.user,
+           "NEO4J_PASSWORD": settings.password or ""}
+    results = []
+    with tempfile.TemporaryDirectory(prefix="rg-bench-runs-") as tmp:
+        for i, out in enumerate(runs):
+            folder = save_run_output(replace(out, run_id=f"{out.run_id}-{rev}"), Path(tmp) / str(i))
+            got = run_at(tree, OLD_WRITEBACK, env, args=[str(folder), str(batch_size)])
+            row = {"run": f"{out.run_id}-{rev}", "revision": rev,
+                   "phase": "second run + switch + delete previous",
+                   "recommended": got["recommended"], "rows": got["rows"],
+                   "seconds": round(got["seconds"], 2),
+                   "rows_per_second": round(got["rows"] / got["seconds"]),
+                   "phases": {k: round(v, 2) for k, v in got["phases"].items()},
+                   "deleted_runs": got["deleted_runs"]}
+            phases = ", ".join(f"{k} {v:.1f}s" for k, v in row["phases"].items())
+            print(f"  {'[' + rev + '] ' + row['phase']:<48} {row['rows']:>10,} rows in "
+                  f"{row['seconds']:7.1f}s  ({phases})", flush=True)
+            results.append(row)
+    return results
+
+
+def _print_before(now: list[dict[str, Any]], before: list[dict[str, Any]], rev: str) -> None:
+    """Today's / REV's seconds, steady state (a second run that switches and deletes)."""
+    a = [r for r in now if r["deleted_runs"]]
+    b = [r for r in before if r["deleted_runs"]]
+    if not a or not b:
+        return
+    def mean(rows: list[dict[str, Any]], key: str) -> float:
+        return sum(r["phases"].get(key, 0.0) if key != "total" else r["seconds"] for r in rows) / len(rows)
+    until = ("prepare", "vectors", "edges", "index", "switch")
+    def to_switch(rows: list[dict[str, Any]]) -> float:
+        return sum(sum(r["phases"].get(k, 0.0) for k in until) for r in rows) / len(rows)
+    print(f"  steady state, today vs {rev} (seconds; ratio = {rev} / today):")
+    for key in ("vectors", "edges", "prune", "total"):
+        x, y = mean(a, key), mean(b, key)
+        print(f"    {key:<14} {x:7.1f}  vs {y:7.1f}   x{y / max(x, 1e-9):.2f}")
+    print(f"    {'until switch':<14} {to_switch(a):7.1f}  vs {to_switch(b):7.1f}   "
+          f"x{to_switch(b) / max(to_switch(a), 1e-9):.2f}   (goal <= 60s)", flush=True)
+
+
 def measure(driver, runs: list[RunOutput], batch_size: int,  # type: ignore[no-untyped-def]
-            writers: int | None = None) -> list[dict[str, Any]]:
+            writers: int | None = None, known: KnownRatings | None = None,
+            suffix: str = "") -> list[dict[str, Any]]:
     from engine.graphdb import runs as runs_module
     from engine.graphdb import writeback as writeback_module
 
     if writers is not None:  # the same constant in both modules (writeback imports it)
         runs_module.WRITERS = writeback_module.WRITERS = writers  # type: ignore[misc]
         runs = [replace(out, run_id=f"{out.run_id}-w{writers}") for out in runs]
+    runs = [replace(out, run_id=out.run_id + suffix) for out in runs]
     results = []
-    for i, out in enumerate(runs):
+    for out in runs:
         t0 = time.perf_counter()
-        summary = write_back(driver, out, batch_size=batch_size, keep_runs=1, progress=False)
+        summary = write_back(driver, out, batch_size=batch_size, keep_runs=1, progress=False,
+                             known=known)
         wall = time.perf_counter() - t0
         row = {
             "run": out.run_id,
-            "phase": "first run (empty graph)" if i == 0 else "second run + switch + delete first",
+            "phase": ("second run + switch + delete previous" if summary.deleted_runs
+                      else "first run (empty graph)"),
             "users": out.idmap.num_users, "movies": out.idmap.num_movies,
             "recommended": summary.recommended, "similar": summary.similar,
             "vectors": summary.user_vectors + summary.movie_vectors,
@@ -186,6 +274,7 @@ def measure(driver, runs: list[RunOutput], batch_size: int,  # type: ignore[no-u
             "rows_per_second": round(summary.rows / wall),
             "phases": {k: round(v, 2) for k, v in summary.seconds.items()},
             "deleted_runs": summary.deleted_runs, "writers": writers,
+            "rated_check": summary.rated_check,
         }
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in row["phases"].items())
         label = row["phase"] if writers is None else f"{row['phase']} [{writers} writers]"
@@ -219,6 +308,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--writers", type=int, nargs="+",
                         help="compare these numbers of concurrent edge transactions")
+    parser.add_argument("--before", metavar="REV",
+                        help="also write the runs with write_back as it was at git revision REV")
     add_server_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -234,24 +325,38 @@ def main() -> None:
                 data = synthetic_25m(args.fraction, args.seed)
                 bulk_load(local, data, progress=False)  # restarts the server: connect after
                 del data
-            driver = connect(client_settings(args, local))
+            settings = client_settings(args, local)
+            driver = connect(settings)
+            known, export_stats, before_rows = None, None, []
             try:
                 if shape == "25m":
-                    runs = runs_25m(driver, args.dim, args.seed)
+                    exp, known, export_stats = export_25m(driver)
+                    runs = runs_25m(exp.idmap, args.dim, args.seed)
+                    del exp
                     label = (f"ML-25M shape x {args.fraction:g} (SYNTHETIC: users, movies, RATED; "
                              f"random top-20, d={args.dim}, no SIMILAR)")
                 else:
-                    _, runs = prepare_real(driver, dataset(shape), args.dim, args.seed)
+                    exp, runs = prepare_real(driver, dataset(shape), args.dim, args.seed)
                     label = f"{shape} (real graph, BPR-MF d={args.dim}, top-20 + SIMILAR top-10)"
                 print(f"{label}: prepared in {time.perf_counter() - t0:.1f}s", flush=True)
                 if args.writers:
-                    rows = [r for w in args.writers for r in measure(driver, runs, args.batch_size, w)]
+                    rows = [r for w in args.writers for r in measure(driver, runs, args.batch_size, w,
+                                                                     known)]
                     _print_ratios(rows, args.writers)
                 else:
-                    rows = measure(driver, runs, args.batch_size)
+                    rows = measure(driver, runs, args.batch_size, known=known)
+                if args.before:  # alternate: REV's two runs, then today's again, same graph
+                    with at_revision(args.before) as tree:
+                        before_rows = measure_before(settings, tree, runs, args.batch_size, args.before)
+                    rows += measure(driver, runs, args.batch_size, known=known, suffix="-again")
+                    _print_before(rows, before_rows, args.before)
             finally:
                 driver.close()
             entry: dict[str, Any] = {"label": label, "runs": rows}
+            if export_stats:
+                entry["export"] = export_stats
+            if before_rows:
+                entry["before"] = {"revision": args.before, "runs": before_rows}
             if shape == "25m":
                 full = rows[-1]["seconds"] / args.fraction
                 entry["extrapolated_full_seconds"] = round(full, 1)

@@ -49,6 +49,10 @@ class IdMap:
         """Indices of raw movieIds; raises ``KeyError`` for an unknown id."""
         return _lookup(self.movies, raw, "movieId")
 
+    def find_users(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(index, found)`` of raw userIds: ``index`` is valid where ``found`` (no error)."""
+        return _find(self.users, raw)
+
     def find_movies(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(index, found)`` of raw movieIds: ``index`` is valid where ``found`` (no error)."""
         return _find(self.movies, raw)

@@ -62,6 +62,11 @@ class Selection:
             "genres": list(self.genres) if self.genres else None,
         }
 
+    @property
+    def keeps_every_rating(self) -> bool:
+        """Whether every rating of a selected user is exported (no edge filter)."""
+        return not any(v is not None for v in self.edge_params().values())
+
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 

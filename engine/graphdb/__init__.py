@@ -2,10 +2,11 @@
 
 * :mod:`~engine.graphdb.driver`   -- connect, wait for a server, translate driver errors
 * :mod:`~engine.graphdb.queries`  -- the ``cypher/`` statements, loaded by name
-* :mod:`~engine.graphdb.runner`   -- the one query runner (write, read, batches, chunked, ...)
+* :mod:`~engine.graphdb.runner`   -- the one query runner (write, read, batches, phases, ...)
 * :mod:`~engine.graphdb.nodeids`  -- MovieLens id -> internal node id, for batched writes
 * :mod:`~engine.graphdb.export`   -- a Cypher-selected subgraph into arrays
 * :mod:`~engine.graphdb.writeback` -- a run's output into the graph, switched atomically
+* :mod:`~engine.graphdb.recommended` -- a new run's edges, already-rated movies dropped in numpy
 * :mod:`~engine.graphdb.lease`    -- one write-back at a time (a lease node with an expiry)
 * :mod:`~engine.graphdb.runs`     -- orphan runs of crashed writers, pruning old runs
 * :mod:`~engine.graphdb.binding`  -- a run is written only into the dataset it was trained on

@@ -10,6 +10,7 @@ as parameters. The ways to run one:
   ``execute_query(routing=READ)``; rows keep the driver's values (nodes, paths);
 * :meth:`Runner.column` -- the first column of a read as an int64 array (ids);
 * :meth:`Runner.batches` -- one write per parameter dict, with a progress bar;
+* :meth:`Runner.phases` -- the same, streams of a phase at once (lock-disjoint blocks);
 * :meth:`Runner.chunked` -- one read per chunk of a long list parameter, rows concatenated;
 * :meth:`Runner.transaction` -- several statements in ONE managed write transaction
   (a batch and its checkpoint commit together);
@@ -21,6 +22,7 @@ as parameters. The ways to run one:
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -118,6 +120,41 @@ class Runner:
                 finally:
                     for future, _ in pending:
                         future.cancel()
+        return done
+
+    def phases(self, name: str, phases: Sequence[Sequence[Iterable[dict[str, Any]]]], *, total: int,
+               desc: str, progress: bool, count: str, size_key: str) -> int:
+        """Write ``name`` once per parameter dict, phase by phase; returns the sum of ``count``.
+
+        The parameter streams of one phase are written at once, one thread each, and the
+        next phase starts when they have all finished: for streams whose writes share no
+        node (lock-disjoint blocks), so their transactions never wait on each other. A
+        failure stops the phase's other streams at their next batch and is raised.
+        """
+        lock, stop = threading.Lock(), threading.Event()
+        done = 0
+
+        def run(stream: Iterable[dict[str, Any]], bar: tqdm) -> int:
+            n = 0
+            try:
+                for params in stream:
+                    if stop.is_set():
+                        break
+                    rows = self.write(name, **params)
+                    n += int(rows[0][count]) if rows else 0
+                    with lock:
+                        bar.update(len(params[size_key]))
+            except BaseException:
+                stop.set()
+                raise
+            return n
+
+        width = max((len(p) for p in phases), default=1)
+        with tqdm(total=total, desc=desc, unit="rows", unit_scale=True, disable=not progress,
+                  leave=False) as bar, ThreadPoolExecutor(max_workers=max(width, 1)) as pool:
+            for phase in phases:
+                futures = [pool.submit(run, stream, bar) for stream in phase]
+                done += sum(f.result() for f in futures)
         return done
 
     def transaction(self, statements: Sequence[tuple[str, dict[str, Any]]]) -> None:

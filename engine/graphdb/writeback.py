@@ -47,8 +47,11 @@ complete run again changes nothing (only the switch, if it is not current); a ru
 interrupted midway is resumed (its edges are then MERGEd on ``runId``; a run never seen
 before takes the CREATE fast path, ~1.5x faster); the same ``runId`` with different
 output is refused. Movies the user already RATED in the graph are never
-recommended: the batch statement skips them and renumbers ranks (counted in
-:attr:`WritebackSummary.dropped_rated`).
+recommended, and ranks are renumbered without them (counted in
+:attr:`WritebackSummary.dropped_rated`): a new run handed what its export saw
+(``known``, as ``engine train`` does) drops them in numpy and writes flat batches in
+lock-disjoint phases (:mod:`engine.graphdb.recommended`); otherwise each batch statement
+checks the user's RATED edges.
 
 **One writer at a time.** Everything above runs under the database's write-back lease
 (:mod:`engine.graphdb.lease`): a second write-back waits for it (``wait_s``) or fails
@@ -67,17 +70,20 @@ from typing import Any, Final
 
 import neo4j
 import numpy as np
+import scipy.sparse as sp
 
 from engine.errors import ReelGraphError
 from engine.graphdb.binding import check_binding
 from engine.graphdb.lease import LEASE_TTL_S, Lease, LeaseLostError, hold
 from engine.graphdb.live import ensure_indexes
 from engine.graphdb.nodeids import MISSING, NodeIds
+from engine.graphdb.recommended import block_columns, flat_edges, flat_phases, rated_now
 from engine.graphdb.runner import Runner, spans
 from engine.graphdb.runs import WRITERS, clean_orphans, delete_run_edges, prune
 from engine.schema import SLOTS, Slot
 from engine.writeback.gate import check_gate
 from engine.writeback.output import RunOutput, json_default, scores_are_dot_products
+from engine.writeback.rated import KnownRatings
 from engine.writeback.summary import WritebackSummary
 
 log = logging.getLogger(__name__)
@@ -95,14 +101,9 @@ def _rec_params(out: RunOutput, ids: NodeIds, lo: int, hi: int) -> dict[str, Any
     The -inf tail (fewer than K unseen items) and users or movies gone from the graph
     since training are dropped here; already-rated movies are dropped by the statement.
     """
-    users = ids.users(out.idmap.users[lo:hi], strict=False)
-    movies = ids.movies(out.idmap.movies, strict=False)[out.rec_items[lo:hi]]
+    users, movies, ratings, reasons = block_columns(out, ids, ids.movies(out.idmap.movies, strict=False),
+                                                    lo, hi)
     scores = out.rec_scores[lo:hi]
-    ratings = out.rec_ratings[lo:hi] if out.rec_ratings is not None else None
-    reasons = None
-    if out.rec_reasons is not None:  # movie index -> raw movieId (None: no recent reason)
-        idx = out.rec_reasons[lo:hi]
-        reasons = np.where(idx >= 0, out.idmap.movies[np.maximum(idx, 0)], MISSING)
     p: dict[str, Any] = {"users": [], "movies": [], "scores": [], "ratings": None if ratings is None else [],
                          "reasons": None if reasons is None else []}
     for j, uid in enumerate(users.tolist()):
@@ -152,6 +153,7 @@ def write_back(
     wait_s: float | None = None,
     lease_ttl_s: float = LEASE_TTL_S,
     force: bool = False,
+    known: KnownRatings | None = None,
 ) -> WritebackSummary:
     """Write ``out`` into the graph and make it the current run (see the module docstring).
 
@@ -163,6 +165,12 @@ def write_back(
     Before anything is written, the run must pass its quality gate
     (:func:`engine.writeback.gate.check_gate`) and fit the graph's dataset
     (:func:`engine.graphdb.binding.check_binding`); ``force`` overrides both, with a warning.
+
+    ``known``: every rating the run's users had at its export (an export with no edge
+    filter). A new run's already-rated movies are then dropped here, from those plus the
+    ratings written since (``ratedAt``), instead of by every write transaction expanding
+    every user's ratings; without it (or when the graph holds ratings that neither
+    explains) the write statements check.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
@@ -174,11 +182,11 @@ def write_back(
     with hold(db, wait_s=wait_s, ttl_s=lease_ttl_s) as lease:
         ids = NodeIds.read(db)
         check_binding(db, out, ids, force=force)
-        return _write_back(db, lease, out, ids, batch_size, keep_runs, progress)
+        return _write_back(db, lease, out, ids, batch_size, keep_runs, progress, known)
 
 
 def _write_back(db: Runner, lease: Lease, out: RunOutput, ids: NodeIds, batch_size: int,
-                keep_runs: int, progress: bool) -> WritebackSummary:
+                keep_runs: int, progress: bool, known: KnownRatings | None = None) -> WritebackSummary:
     summary = WritebackSummary(run_id=out.run_id, action="written")
     t0 = time.perf_counter()
 
@@ -229,7 +237,8 @@ def _write_back(db: Runner, lease: Lease, out: RunOutput, ids: NodeIds, batch_si
     if not complete:
         # A run never written before takes the CREATE fast path; a resumed one MERGEs.
         fresh = bool(state.get("fresh")) or not runs_has(runs, out.run_id)
-        _write_edges(db, out, ids, batch_size, progress, summary, fresh)
+        rated = rated_now(db, out, known) if fresh else None
+        _write_edges(db, out, ids, batch_size, progress, summary, fresh, rated)
         lap("edges")
     if needs_vectors:
         _await_slot(db, SLOTS[summary.slot or "a"])
@@ -254,18 +263,29 @@ def runs_has(runs: list[dict[str, Any]], run_id: str) -> bool:
 
 
 def _write_edges(db: Runner, out: RunOutput, ids: NodeIds, batch_size: int, progress: bool,
-                 summary: WritebackSummary, fresh: bool) -> None:
-    how = "create" if fresh else "batch"
+                 summary: WritebackSummary, fresh: bool, rated: sp.csr_matrix | None = None) -> None:
     per_batch = max(1, batch_size // out.k)
     n_users = out.idmap.num_users
     expected = int(np.isfinite(out.rec_scores).sum())
     summary.users = n_users
-    summary.recommended = db.batches(
-        f"writeback/recommended_{how}",
-        ({"runId": out.run_id, **_rec_params(out, ids, lo, hi)} for lo, hi in spans(n_users, per_batch)),
-        total=n_users, desc="RECOMMENDED (users)", progress=progress, count="written",
-        size_key="users", workers=WRITERS,
-    )
+    if fresh and rated is not None:  # rated movies dropped here; the statement only creates
+        flat = flat_edges(out, ids, rated)
+        edges = flat["users"]
+        assert edges is not None
+        summary.rated_check = "writer"
+        summary.recommended = db.phases(
+            "writeback/recommended_create_flat", flat_phases(out.run_id, flat, batch_size),
+            total=len(edges), desc="RECOMMENDED", progress=progress, count="written",
+            size_key="scores",
+        )
+    else:
+        summary.rated_check = "statement"
+        summary.recommended = db.batches(
+            f"writeback/recommended_{'create' if fresh else 'batch'}",
+            ({"runId": out.run_id, **_rec_params(out, ids, lo, hi)} for lo, hi in spans(n_users, per_batch)),
+            total=n_users, desc="RECOMMENDED (users)", progress=progress, count="written",
+            size_key="users", workers=WRITERS,
+        )
     summary.dropped_rated = expected - summary.recommended
     if summary.dropped_rated:
         log.warning("run %s: %d recommended movies were already rated in the graph and were "
@@ -274,7 +294,7 @@ def _write_edges(db: Runner, out: RunOutput, ids: NodeIds, batch_size: int, prog
         n_movies = out.idmap.num_movies
         per_batch = max(1, batch_size // max(out.similar_items.shape[1], 1))
         summary.similar = db.batches(
-            f"writeback/similar_{how}",
+            f"writeback/similar_{'create' if fresh else 'batch'}",
             ({"runId": out.run_id, **_similar_params(out, ids, lo, hi)}
              for lo, hi in spans(n_movies, per_batch)),
             total=n_movies, desc="SIMILAR (movies)", progress=progress, count="written",
@@ -324,7 +344,7 @@ def _write_vectors(db: Runner, lease: Lease, out: RunOutput, ids: NodeIds,
             ({"property": slot.property, **_vector_params(internal, emb, lo, hi)}
              for lo, hi in spans(len(keys), size)),
             total=len(keys), desc=f"{label} vectors", progress=progress, count="written",
-            size_key="ids",
+            size_key="ids", workers=WRITERS,  # disjoint nodes: the writers never wait on each other
         )
         if label == "user":
             summary.user_vectors = written

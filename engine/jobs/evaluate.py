@@ -80,7 +80,7 @@ def evaluate(settings: Neo4jSettings, *, model: str | None = None,
     if protocol.how == "ml100k-u1" and protocol.u1_path is None:
         raise InputError("--split ml100k-u1 needs --u1 PATH (the ml-100k zip or folder)")
     selection = selection or Selection(seed=protocol.seed)
-    exp, dataset, _ = export(settings, selection, progress=progress)
+    exp, dataset, _, _ = export(settings, selection, progress=progress)
     report(describe_export(exp))
     name = choose_model(model, exp, model_params, report)
     pairs = u1_pairs(protocol.u1_path, exp) if protocol.how == "ml100k-u1" else None  # type: ignore[arg-type]

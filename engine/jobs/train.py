@@ -32,6 +32,7 @@ from engine.graphdb.binding import DatasetMismatchError, read_binding
 from engine.graphdb.export import export_subgraph
 from engine.graphdb.lease import WAIT_MAX_S
 from engine.graphdb.live import now
+from engine.graphdb.recommended import unstamped_ratings
 from engine.graphdb.writeback import write_back
 from engine.models import DEFAULT_MODEL, MODELS, PopularityRecommender, make_model, model_class
 from engine.models.sizing import DENSE, SCALABLE, check_memory, default_model_for
@@ -42,6 +43,7 @@ from engine.training.selection import Carve, validation_score
 from engine.viz.training import plot_history
 from engine.writeback import WritebackSummary, build_run_output, save_run_output
 from engine.writeback.gate import RANKING_METRIC, QualityGateError, gate_record
+from engine.writeback.rated import KnownRatings
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +64,23 @@ def resolve_device(choice: Device, model: str, params: dict[str, Any]) -> dict[s
 
 
 def export(settings: Neo4jSettings, selection: Selection, *, progress: bool = True
-           ) -> tuple[Export, dict[str, Any], str]:
+           ) -> tuple[Export, dict[str, Any], str, KnownRatings | None]:
     """The selected subgraph, the graph it came from (dataset binding), and when (database clock).
 
-    ``engine refresh`` folds in the ratings written (``ratedAt``) after that time.
+    ``engine refresh`` folds in the ratings written (``ratedAt``) after that time. The last
+    item is what the export saw of its users' ratings when it saw all of them (a selection
+    without edge filters), for the write-back's already-rated check
+    (:mod:`engine.graphdb.recommended`); else None.
     """
     with open_driver(settings) as driver:
-        started = now(Runner(driver, settings.database))
+        db = Runner(driver, settings.database)
+        started, unstamped = now(db), unstamped_ratings(db)
         exp = export_subgraph(driver, selection, database=settings.database, progress=progress)
-        binding = read_binding(Runner(driver, settings.database))
-    return exp, binding, started
+        binding = read_binding(db)
+    known = None
+    if selection.keeps_every_rating:
+        known = KnownRatings.from_interactions(exp.interactions, exp.idmap, started, unstamped)
+    return exp, binding, started, known
 
 
 def baseline_on_validation(split: Split, task: str) -> tuple[str, float]:
@@ -182,7 +191,7 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     model_params = resolve_device(device, name, dict(params or {}))
     check_params(model, model_params)
     selection = selection or Selection(seed=seed)
-    exp, binding, exported_at = export(settings, selection, progress=progress)
+    exp, binding, exported_at, known = export(settings, selection, progress=progress)
     dataset = binding["name"] or "unknown"
     report(describe_export(exp))
     lap("export")
@@ -240,7 +249,7 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
             with open_driver(settings) as driver:
                 summary = write_back(driver, out, database=settings.database, keep_runs=keep_runs,
                                      progress=progress, wait_s=WAIT_MAX_S if wait else None,
-                                     force=force)
+                                     force=force, known=known)
         except (QualityGateError, DatasetMismatchError) as exc:
             raise type(exc)(f"{exc} The run is in {run_dir}.") from exc
     lap("writeback")

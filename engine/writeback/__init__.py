@@ -4,6 +4,7 @@
 * :mod:`~engine.writeback.build`   -- from a fitted model (batched, seen excluded)
 * :mod:`~engine.writeback.files`   -- the run's ``writeback/`` folder (no pickle)
 * :mod:`~engine.writeback.summary` -- what a write-back did
+* :mod:`~engine.writeback.rated`   -- what an export saw of ratings; rated pairs dropped from top-K
 
 Writing it into Neo4j (atomic run switch, two embedding slots) is
 :func:`engine.graphdb.writeback.write_back`.

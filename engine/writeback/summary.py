@@ -18,6 +18,8 @@ class WritebackSummary:
     users: int = 0
     recommended: int = 0
     dropped_rated: int = 0
+    #: who dropped already-rated movies: 'writer' (numpy, engine.writeback.rated) or 'statement'
+    rated_check: str | None = None
     similar: int = 0
     user_vectors: int = 0
     movie_vectors: int = 0

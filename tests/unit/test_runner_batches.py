@@ -53,3 +53,25 @@ def test_a_failed_batch_is_raised() -> None:
         runner.batches("x", iter(_chunks(20)), total=210, desc="x", progress=False,
                        count="written", size_key="ids", workers=2)
     assert len(runner.calls) < 20  # batches not yet started are cancelled
+
+
+def test_phases_run_a_phases_streams_together_and_the_next_phase_after() -> None:
+    runner = _Runner()
+    phases = [[_chunks(3), [{"batch": 10 + b, "ids": [0]} for b in range(3)]],
+              [[{"batch": 20, "ids": [0, 1]}], [{"batch": 30, "ids": [0]}]]]
+    written = runner.phases("x", phases, total=10, desc="x", progress=False, count="written",
+                            size_key="ids")
+    assert written == 1 + 2 + 3 + 3 + 2 + 1
+    assert sorted(runner.calls) == [0, 1, 2, 10, 11, 12, 20, 30]
+    assert set(runner.calls[:6]) == {0, 1, 2, 10, 11, 12}  # phase 2 starts after phase 1 ends
+    assert runner.peak == 2  # one thread per stream
+
+
+def test_phases_stop_the_other_stream_and_raise_on_a_failure() -> None:
+    runner = _Runner(fail_on=0)
+    slow = [{"batch": 10 + b, "ids": [0]} for b in range(50)]
+    with pytest.raises(RuntimeError, match="refused"):
+        runner.phases("x", [[_chunks(1), slow], [_chunks(2)]], total=1, desc="x", progress=False,
+                      count="written", size_key="ids")
+    assert len([c for c in runner.calls if c >= 10]) < 50  # the other stream stopped early
+    assert 1 not in runner.calls  # the next phase never started
