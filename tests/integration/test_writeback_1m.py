@@ -18,10 +18,13 @@ import pytest
 
 from engine.graphdb import Runner
 from engine.graphdb.export import export_subgraph
+from engine.graphdb.live import now
 from engine.graphdb.reader import Reader
+from engine.graphdb.recommended import unstamped_ratings
 from engine.graphdb.writeback import write_back
 from engine.models.bpr_mf import BPRMF
 from engine.writeback import build_run_output
+from engine.writeback.rated import KnownRatings
 from loader import generate_synthetic
 from loader.ingest import load_dataset, wipe
 
@@ -36,7 +39,10 @@ def big(neo4j_server, driver):  # type: ignore[no-untyped-def]
     wipe(db)
     data = generate_synthetic(users=USERS, movies=MOVIES, ratings=RATINGS, seed=0)
     load_dataset(db, data, progress=False)
-    yield export_subgraph(driver, progress=False), data.name
+    as_of, unstamped = now(db), unstamped_ratings(db)
+    exp = export_subgraph(driver, progress=False)
+    # what engine train hands the write-back: the new run takes the flat, lock-disjoint path
+    yield exp, data.name, KnownRatings.from_interactions(exp.interactions, exp.idmap, as_of, unstamped)
     wipe(db)
 
 
@@ -48,7 +54,7 @@ def _run(exp, dataset: str, run_id: str, seed: int):  # type: ignore[no-untyped-
 
 
 def test_readers_never_see_an_empty_or_mixed_run_at_1m_ratings(big, driver) -> None:  # type: ignore[no-untyped-def]
-    exp, dataset = big
+    exp, dataset, known = big
     assert len(exp.interactions) == RATINGS
     write_back(driver, _run(exp, dataset, "m-old", 1), progress=False, force=True)
     new = _run(exp, dataset, "m-new", 2)
@@ -82,12 +88,13 @@ def test_readers_never_see_an_empty_or_mixed_run_at_1m_ratings(big, driver) -> N
         t.start()
     try:
         time.sleep(0.5)
-        summary = write_back(driver, new, keep_runs=1, progress=False, force=True)
+        summary = write_back(driver, new, keep_runs=1, progress=False, force=True, known=known)
     finally:
         done.set()
         for t in threads:
             t.join(timeout=300)
     assert summary.recommended == USERS * 20 and "m-old" in summary.deleted_runs
+    assert summary.rated_check == "writer"
     assert not problems, problems[:5]
     assert {"m-old", "m-new"} <= set(seen), "the readers must have run across the switch"
     rec, _, _ = driver.execute_query("MATCH (r:ModelRun) RETURN collect(r.runId) AS runs")
