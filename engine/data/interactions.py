@@ -51,11 +51,11 @@ class IdMap:
 
     def find_users(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(index, found)`` of raw userIds: ``index`` is valid where ``found`` (no error)."""
-        return _find(self.users, raw)
+        return find_sorted(self.users, raw)
 
     def find_movies(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(index, found)`` of raw movieIds: ``index`` is valid where ``found`` (no error)."""
-        return _find(self.movies, raw)
+        return find_sorted(self.movies, raw)
 
     def save(self, path: Path) -> None:
         np.savez(path, users=self.users, movies=self.movies)
@@ -66,7 +66,7 @@ class IdMap:
             return cls(users=z["users"].astype(np.int64), movies=z["movies"].astype(np.int64))
 
 
-def _find(sorted_ids: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def find_sorted(sorted_ids: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(pos, found)``: positions of ``raw`` in ``sorted_ids`` (clipped) and which exist."""
     raw = np.asarray(raw, dtype=np.int64)
     pos = np.minimum(np.searchsorted(sorted_ids, raw), max(len(sorted_ids) - 1, 0))
@@ -76,7 +76,7 @@ def _find(sorted_ids: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def _lookup(sorted_ids: np.ndarray, raw: np.ndarray, what: str) -> np.ndarray:
     raw = np.asarray(raw, dtype=np.int64)
-    pos, ok = _find(sorted_ids, raw)
+    pos, ok = find_sorted(sorted_ids, raw)
     if not np.all(ok):
         bad = raw[~ok][:5].tolist()
         raise KeyError(f"unknown {what}(s): {bad}")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from engine.data.interactions import IdMap, Interactions
+from engine.data.interactions import IdMap, Interactions, find_sorted
 from engine.data.selection import EmptySelectionError, Export, Selection
 from engine.errors import ReelGraphError
 from engine.graphdb import queries
@@ -89,16 +89,12 @@ def _movie_ids(runner: Runner, nodes: np.ndarray) -> np.ndarray:
     keys = np.array(row["nodes"], dtype=np.int64)
     values = np.array(row["movieIds"], dtype=np.int64)
     order = np.argsort(keys)
-    keys, values = keys[order], values[order]
-    if len(nodes) == 0:
-        return nodes
-    pos = np.clip(np.searchsorted(keys, nodes), 0, max(len(keys) - 1, 0))
-    found = keys[pos] == nodes if len(keys) else np.zeros(len(nodes), dtype=bool)
+    pos, found = find_sorted(keys[order], nodes)
     if not found.all():
         raise ReelGraphError(
             f"{int((~found).sum()):,} exported ratings name movies deleted while the export "
             "ran; re-run it when the load or wipe has finished")
-    return values[pos]
+    return values[order][pos]
 
 
 def _node_frame(runner: Runner, query: str, key: str, ids: np.ndarray,

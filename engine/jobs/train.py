@@ -64,23 +64,26 @@ def resolve_device(choice: Device, model: str, params: dict[str, Any]) -> dict[s
 
 
 def export(settings: Neo4jSettings, selection: Selection, *, progress: bool = True
-           ) -> tuple[Export, dict[str, Any], str, KnownRatings | None]:
+           ) -> tuple[Export, dict[str, Any], str, int]:
     """The selected subgraph, the graph it came from (dataset binding), and when (database clock).
 
     ``engine refresh`` folds in the ratings written (``ratedAt``) after that time. The last
-    item is what the export saw of its users' ratings when it saw all of them (a selection
-    without edge filters), for the write-back's already-rated check
-    (:mod:`engine.graphdb.recommended`); else None.
+    item is the number of ratings without ``ratedAt`` before the export, for the
+    write-back's already-rated check (:func:`known_ratings`).
     """
     with open_driver(settings) as driver:
         db = Runner(driver, settings.database)
         started, unstamped = now(db), unstamped_ratings(db)
         exp = export_subgraph(driver, selection, database=settings.database, progress=progress)
         binding = read_binding(db)
-    known = None
-    if selection.keeps_every_rating:
-        known = KnownRatings.from_interactions(exp.interactions, exp.idmap, started, unstamped)
-    return exp, binding, started, known
+    return exp, binding, started, unstamped
+
+
+def known_ratings(exp: Export, selection: Selection, started: str, unstamped: int) -> KnownRatings | None:
+    """What the export saw of its users' ratings, when it saw all of them (no edge filter)."""
+    if not selection.keeps_every_rating:
+        return None
+    return KnownRatings.from_interactions(exp.interactions, exp.idmap, started, unstamped)
 
 
 def baseline_on_validation(split: Split, task: str) -> tuple[str, float]:
@@ -191,7 +194,7 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
     model_params = resolve_device(device, name, dict(params or {}))
     check_params(model, model_params)
     selection = selection or Selection(seed=seed)
-    exp, binding, exported_at, known = export(settings, selection, progress=progress)
+    exp, binding, exported_at, unstamped = export(settings, selection, progress=progress)
     dataset = binding["name"] or "unknown"
     report(describe_export(exp))
     lap("export")
@@ -249,7 +252,8 @@ def train(settings: Neo4jSettings, *, model: str | None = None, params: dict[str
             with open_driver(settings) as driver:
                 summary = write_back(driver, out, database=settings.database, keep_runs=keep_runs,
                                      progress=progress, wait_s=WAIT_MAX_S if wait else None,
-                                     force=force, known=known)
+                                     force=force,
+                                     known=known_ratings(exp, selection, exported_at, unstamped))
         except (QualityGateError, DatasetMismatchError) as exc:
             raise type(exc)(f"{exc} The run is in {run_dir}.") from exc
     lap("writeback")

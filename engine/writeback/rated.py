@@ -42,8 +42,7 @@ class KnownRatings:
     def from_interactions(cls, inter: Interactions, idmap: IdMap, as_of: str,
                           unstamped: int) -> KnownRatings:
         """From an export's interactions (repeated pairs allowed)."""
-        return cls(_pairs(inter.user, inter.item, (inter.num_users, inter.num_items)), idmap,
-                   as_of, int(unstamped))
+        return cls(inter.to_csr(binary=True), idmap, as_of, int(unstamped))
 
     def fits(self, idmap: IdMap) -> bool:
         """Whether ``idmap`` is the id space of :attr:`pairs`."""
@@ -54,16 +53,11 @@ class KnownRatings:
         """These pairs added (e.g. ratings written after the export)."""
         if len(users) == 0:
             return self
-        extra = _pairs(users, movies, self.pairs.shape)
-        return KnownRatings((self.pairs + extra).astype(np.bool_).tocsr(), self.idmap, self.as_of,
-                            self.unstamped)
-
-
-def _pairs(users: np.ndarray, movies: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
-    data = np.ones(len(users), dtype=np.bool_)
-    pairs = sp.csr_matrix((data, (np.asarray(users), np.asarray(movies))), shape=shape)
-    pairs.sum_duplicates()
-    return pairs.astype(np.bool_)
+        extra = sp.csr_matrix((np.ones(len(users), dtype=np.float32), (users, movies)),
+                              shape=self.pairs.shape)
+        merged = (self.pairs + extra).tocsr()
+        merged.data[:] = 1.0
+        return KnownRatings(merged, self.idmap, self.as_of, self.unstamped)
 
 
 def kept_mask(items: np.ndarray, scores: np.ndarray, rated: sp.csr_matrix, lo: int, hi: int) -> np.ndarray:
