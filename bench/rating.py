@@ -5,7 +5,11 @@ Side by side in one run, same split, same CPU:
 * ``global_mean``       -- predict the mean train rating;
 * ``biased_mf_rating``  -- μ + b_u + b_i + p_u·q_i, MSE (engine.models.rating.BiasedMF);
 * ``hetero_sage_rating``-- GC-MC-style hetero GraphSAGE (one relation per rating level,
-  user/movie features, genre nodes) + biased-MF decoder (HeteroSAGERatingModel).
+  user/movie features, genre nodes) + biased-MF decoder (HeteroSAGERatingModel);
+* ``i_autorec``         -- I-AutoRec (ItemAutoRec);
+* ``kernel_autorec``    -- GLocal-K's local-kernel item autoencoder (KernelAutoRec);
+* ``rating_blend``      -- the graph model, I-AutoRec and the kernel autoencoder, five
+  seeds each, blended by ridge weights fitted on the validation part (RatingBlend).
 
 Protocol: a validation part is carved from ``u1.base`` (per-user random, ``--valid-ratio``,
 seed ``--valid-seed``); each model picks its epoch on it (RMSE, restore-best). With
@@ -40,14 +44,18 @@ from engine.data.features import node_features  # noqa: E402
 from engine.data.hetero import to_hetero_data  # noqa: E402
 from engine.data.splits import per_user_random  # noqa: E402
 from engine.evaluate.metrics import rating_metrics  # noqa: E402
+from engine.models import ItemAutoRec, KernelAutoRec, RatingBlend, Recommender  # noqa: E402
 from engine.models.hetero.rating import HeteroSAGERatingModel  # noqa: E402
-from engine.models.rating import BiasedMF, RatingModel  # noqa: E402
+from engine.models.rating import BiasedMF  # noqa: E402
 from loader import read_movielens  # noqa: E402
 
 #: The models' defaults were chosen on the u1.base validation part (never on u1.test).
-CONFIGS: dict[str, tuple[type[RatingModel], dict[str, Any]]] = {
+CONFIGS: dict[str, tuple[type[Recommender], dict[str, Any]]] = {
     "biased_mf_rating": (BiasedMF, {}),
     "hetero_sage_rating": (HeteroSAGERatingModel, {}),
+    "i_autorec": (ItemAutoRec, {}),
+    "kernel_autorec": (KernelAutoRec, {}),
+    "rating_blend": (RatingBlend, {}),
 }
 
 
@@ -66,7 +74,7 @@ def graph(train: Interactions, frames: dict[str, Any]) -> Any:
 
 
 def run_model(
-    cls: type[HeteroSAGERatingModel], params: dict[str, Any], base: Interactions,
+    cls: type[Recommender], params: dict[str, Any], base: Interactions,
     test: Interactions, frames: dict[str, Any], args: argparse.Namespace,
 ) -> dict[str, Any]:
     """Select the epoch on validation, optionally refit, predict u1.test (K-seed mean)."""
@@ -76,12 +84,16 @@ def run_model(
     for k in range(args.ensemble):
         seeded = dict(params, seed=k)
         model = cls(**seeded)
-        hist = model.fit(split.train, split.test, graph(split.train, frames))
+        hist = model.fit(split.train, split.test,
+                         graph(split.train, frames) if model.needs_graph else None)
         valids.append(hist.best_valid)
         epochs.append(hist.best_epoch)
-        if args.refit:
-            model = cls(**dict(seeded, epochs=max(1, hist.best_epoch)))
-            model.fit(base, None, graph(base, frames))
+        if args.refit:  # the epochs (and a blend's weights) chosen on validation, replayed
+            replay = dict(seeded, **model.learned_params())
+            if hist.iterative:
+                replay["epochs"] = max(1, hist.best_epoch)
+            model = cls.create(replay)
+            model.fit(base, None, graph(base, frames) if model.needs_graph else None)
         preds.append(model.predict(test.user, test.item))
     seconds = time.perf_counter() - t0
     m = rating_metrics(test.rating, np.mean(preds, axis=0))

@@ -241,6 +241,7 @@ def evaluate(app: AppContext, model: str | None, params: tuple[str, ...], split_
       engine evaluate --split temporal-last-n --last-n 5
       engine evaluate --split temporal-fraction --fraction 0.2
       engine evaluate --split ml100k-u1 --u1 ../shared/data/movielens/ml-100k.zip --model i_autorec
+      engine evaluate --split ml100k-u1 --u1 ../shared/data/movielens/ml-100k.zip --model rating_blend
       engine evaluate --model gds_fastrp --split temporal-fraction
     """
     from engine.evaluate.segments import Thresholds

@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.errors import ParameterError
 from engine.models.autorec import ItemAutoRec
 from engine.models.base import Recommender, Task
+from engine.models.blend import RatingBlend
 from engine.models.bpr_mf import BPRMF
 from engine.models.ease import EASE
 from engine.models.fit import TrainSettings
@@ -23,6 +24,7 @@ from engine.models.hetero.gat import HeteroGATRecommender
 from engine.models.hetero.rating import HeteroSAGERatingModel
 from engine.models.hetero.sage import HeteroSAGERecommender
 from engine.models.history import FitHistory
+from engine.models.kernel_autorec import KernelAutoRec
 from engine.models.lightgcn import LightGCNCSR
 from engine.models.popularity import PopularityRecommender
 from engine.models.pyg_lightgcn import PyGLightGCN
@@ -43,10 +45,12 @@ __all__ = [
     "HeteroSAGERatingModel",
     "HeteroSAGERecommender",
     "ItemAutoRec",
+    "KernelAutoRec",
     "LightGCNCSR",
     "MODELS",
     "PopularityRecommender",
     "PyGLightGCN",
+    "RatingBlend",
     "Recommender",
     "ScalableTemporalFilter",
     "Task",
@@ -61,7 +65,7 @@ MODELS: dict[str, type[Recommender]] = {
     for cls in (
         PopularityRecommender, EASE, BPRMF, LightGCNCSR, PyGLightGCN, GraphFilterCF,
         TemporalGraphFilter, ScalableTemporalFilter, ItemAutoRec, HeteroSAGERecommender, HeteroGATRecommender,
-        HeteroSAGERatingModel, BiasedMF, GdsFastRP,
+        HeteroSAGERatingModel, BiasedMF, KernelAutoRec, RatingBlend, GdsFastRP,
     )
 }
 

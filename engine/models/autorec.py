@@ -134,10 +134,14 @@ class ItemAutoRec(TorchRecommender):
         """New users' decoder rows ``(W_u, b_u)``: ridge regression of their ratings on ``[H_i, 1]``."""
         k = self.item_code.shape[1]
         phi = np.hstack([self.item_code, np.ones((self.num_items, 1), np.float32)])
-        # training minimises SSE + 0.5·reg·|W|², so each user's ridge λ is 0.5·reg
         theta = ridge_users(history.to_csr(binary=False), phi,
-                            reg=np.r_[np.full(k, max(0.5 * self.reg, 1e-3)), 0.0])
+                            reg=np.r_[np.full(k, max(self.fold_reg, 1e-3)), 0.0])
         self.user_weight, self.user_bias = theta[:, :k].copy(), theta[:, k].copy()
+
+    @property
+    def fold_reg(self) -> float:
+        """The fold-in ridge λ: training minimises SSE + 0.5·reg·|W|², so 0.5·reg."""
+        return 0.5 * self.reg
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """Predicted ratings ``W_u · H_i + b_u`` (clipped) -> float32 ``[n, I]``."""

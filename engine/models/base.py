@@ -237,6 +237,14 @@ class Recommender(abc.ABC):
         """Constructor arguments (plain numbers/strings) read back from attributes."""
         return {name: getattr(self, name) for name in self.param_names()}
 
+    def learned_params(self) -> dict[str, Any]:
+        """Parameters a fit chose on validation that a refit without validation must replay.
+
+        Empty by default (the epoch count of iterative models is carried by their
+        :class:`~engine.models.history.FitHistory`); a blend returns its weights.
+        """
+        return {}
+
     # ------------------------------------------------------------------ persistence
     def _state(self) -> dict[str, np.ndarray]:
         """Arrays that, with the params, reproduce :meth:`score` exactly."""

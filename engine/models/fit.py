@@ -107,14 +107,18 @@ def fit_loop(
     evaluate: Callable[[], float] | None = None,
     metric: str = "ndcg@10",
     higher_is_better: bool = True,
+    optimiser: torch.optim.Optimizer | None = None,
 ) -> FitHistory:
     """Train ``module`` with AdamW for ``settings.epochs`` epochs of ``run_epoch``.
 
     Without ``evaluate`` the final state is kept and ``best_epoch == epochs_run``.
+    ``optimiser`` replaces AdamW (e.g. full-batch L-BFGS, whose ``run_epoch`` calls
+    ``optimiser.step(closure)``).
     """
     torch.manual_seed(settings.seed)
-    optimiser = torch.optim.AdamW(module.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
+    if optimiser is None:
+        optimiser = torch.optim.AdamW(module.parameters(), lr=settings.lr,
+                                      weight_decay=settings.weight_decay)
     schedule = (torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=settings.lr_decay)
                 if settings.lr_decay != 1.0 else None)
     history = FitHistory(metric=metric if evaluate is not None else None,

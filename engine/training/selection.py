@@ -183,7 +183,7 @@ def select_on_validation(export: Export, train: Interactions, name: str,
         trials.append({"params": trial_params, key: value})
         log.info("validation %s %s: %s=%.4f", name, trial_params, key, value)
         if best is None or _better(task, value, best_value):
-            best = Selected(name, trial_params, history, summary)
+            best = Selected(name, {**trial_params, **model.learned_params()}, history, summary)
             best_value = value if np.isfinite(value) else best_value
     assert best is not None
     best.trials = trials

@@ -18,6 +18,11 @@ FAST: dict[str, dict[str, Any]] = {
     "i_autorec": {"hidden": 8, "epochs": 3, "batch_size": 16},
     "biased_mf_rating": {"mf_dim": 4, "epochs": 3},
     "hetero_sage_rating": {"dim": 8, "proj_dim": 4, "epochs": 3},
+    "kernel_autorec": {"hidden": 8, "layers": 1, "epochs": 3},
+    "rating_blend": {"seeds": 2, "member_params": {
+        "hetero_sage_rating": {"dim": 8, "proj_dim": 4, "epochs": 3},
+        "i_autorec": {"hidden": 8, "epochs": 3, "batch_size": 16},
+        "kernel_autorec": {"hidden": 8, "layers": 1, "epochs": 3}}},
 }
 
 
