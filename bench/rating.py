@@ -82,7 +82,7 @@ def run_model(
     preds, valids, epochs = [], [], []
     t0 = time.perf_counter()
     for k in range(args.ensemble):
-        seeded = dict(params, seed=k)
+        seeded = dict(params, seed=k * 100)  # a blend's members take seeds seed..seed+4
         model = cls(**seeded)
         hist = model.fit(split.train, split.test,
                          graph(split.train, frames) if model.needs_graph else None)

@@ -99,6 +99,10 @@ class KernelAutoRec(ItemAutoRec):
     Defaults are the paper's ML-100K settings (500 hidden units, two hidden layers,
     5-d kernel points, λ = 20, λ_s = 0.006, 5 L-BFGS iterations per epoch); the epoch
     count is chosen on validation (on a 10% carve of ML-100K ``u1.base``: 20-25 by seed).
+    Of the training settings, ``epochs``, ``lr`` (L-BFGS step), ``seed``, ``eval_every``,
+    ``patience``, ``time_budget_s`` and ``device`` apply; training is full-batch, so
+    ``batch_size`` is unused, and a non-zero ``weight_decay`` is refused (``reg`` is the
+    L2 term). The loss curve holds each epoch's objective before its L-BFGS step.
     """
 
     name: ClassVar[str] = "kernel_autorec"
@@ -115,6 +119,8 @@ class KernelAutoRec(ItemAutoRec):
         self.kernel_reg = check_float("kernel_reg", kernel_reg, 0.0)
         self.lbfgs_iters = check_int("lbfgs_iters", lbfgs_iters, 1)
         self.max_cells = check_int("max_cells", max_cells, 1)
+        if self.settings.weight_decay:
+            raise ParameterError("kernel_autorec takes no weight_decay: its L2 term is reg")
 
     def _fit(self, train: Interactions, valid: Interactions | None,
              graph: GraphInput | None) -> FitHistory:
@@ -169,5 +175,9 @@ class KernelAutoRec(ItemAutoRec):
 
     @property
     def fold_reg(self) -> float:
-        """The fold-in ridge λ: the objective is ½·SSE + ½·λ|W|²."""
+        """The fold-in ridge λ (the objective is ½·SSE + ½·λ|W|²).
+
+        An approximation: fold-in fits a new user's output row of ``W ⊙ K`` freely, while
+        training penalised ``W`` and zeroed it where the kernel ``K`` is 0.
+        """
         return self.reg

@@ -123,10 +123,16 @@ class Selected:
     sample: dict[str, int] = field(default_factory=dict)  # validation users, and those tuned on
     split: Split | None = field(default=None, repr=False)  # the (sampled) validation split used
 
+    learned: dict[str, Any] = field(default_factory=dict)  # the model's learned_params()
+
     def refit_params(self) -> dict[str, Any]:
-        """Params for the refit on train+valid: the epoch count early stopping chose."""
+        """Params for the refit on train+valid: the epoch count early stopping chose.
+
+        What the model learned on validation (:meth:`Recommender.learned_params`, already in
+        ``params``) is never overwritten.
+        """
         params = dict(self.params)
-        if self.history.iterative and self.history.best_epoch:
+        if self.history.iterative and self.history.best_epoch and "epochs" not in self.learned:
             params["epochs"] = int(self.history.best_epoch)
         return params
 
@@ -183,7 +189,8 @@ def select_on_validation(export: Export, train: Interactions, name: str,
         trials.append({"params": trial_params, key: value})
         log.info("validation %s %s: %s=%.4f", name, trial_params, key, value)
         if best is None or _better(task, value, best_value):
-            best = Selected(name, {**trial_params, **model.learned_params()}, history, summary)
+            learned = model.learned_params()
+            best = Selected(name, {**trial_params, **learned}, history, summary, learned=learned)
             best_value = value if np.isfinite(value) else best_value
     assert best is not None
     best.trials = trials

@@ -42,19 +42,35 @@ def test_ridge_blend_recovers_known_weights_and_shrinks_with_reg() -> None:
 
 def test_blend_learns_weights_on_validation_and_the_refit_replays_them() -> None:
     split = per_user_random(low_rank(), test_ratio=0.2, seed=0)
-    blend = RatingBlend(members="i_autorec,kernel_autorec", seeds=2, member_params=TINY)
+    blend = RatingBlend(members="i_autorec,kernel_autorec", seeds=2, member_params=TINY,
+                        blend_reg=0.0)
     history = blend.fit(split.train, split.test)
     learned = blend.learned_params()
     assert len(learned["weights"]) == 3 and np.isfinite(learned["weights"]).all()
     assert [len(row) for row in learned["epochs"]] == [2, 2]
     members = [history.info["valid_rmse_i_autorec"], history.info["valid_rmse_kernel_autorec"]]
-    # the ridge weights fitted on validation beat both members there (in-sample, small reg)
+    # least squares with an intercept contains each member alone: in-sample it beats both
     assert history.best_valid is not None and history.best_valid <= min(members) + 1e-6
+    assert np.isfinite(history.info["valid_rmse_cv"])  # out-of-fold: no such guarantee
     refit = RatingBlend.create(blend.get_params())
     refit.fit(split.train, None)  # no validation: the learned epochs and weights are replayed
     assert refit.weights == learned["weights"] and refit.epochs == learned["epochs"]
     np.testing.assert_allclose(refit.predict(split.test.user, split.test.item),
                                blend.predict(split.test.user, split.test.item), atol=1e-4)
+
+
+def test_blend_clips_to_the_training_range_unless_told() -> None:
+    train = low_rank(5)
+    half = Interactions(train.user, train.item, train.rating - 0.5, train.timestamp,
+                        train.num_users, train.num_items)  # 0.5 .. 4.5 stars
+    only = {"i_autorec": TINY["i_autorec"]}
+    blend = RatingBlend(members="i_autorec", seeds=1, member_params=only, weights=[-3.0, 1.0])
+    blend.fit(half, None)
+    assert blend.predict(half.user, half.item).min() == pytest.approx(0.5)
+    told = RatingBlend(members="i_autorec", seeds=1, member_params=only, weights=[-3.0, 1.0],
+                       rating_min=1.0)
+    told.fit(half, None)
+    assert told.predict(half.user, half.item).min() == pytest.approx(1.0)
 
 
 def test_blend_without_validation_averages_its_members() -> None:
@@ -75,8 +91,15 @@ def test_selection_carries_the_learned_weights_into_the_refit_params() -> None:
     sel = select_on_validation(exp, exp.interactions, "rating_blend", params, valid_ratio=0.2,
                                seed=0, tune=False)
     refit = sel.refit_params()
-    assert len(refit["weights"]) == 3 and len(refit["epochs"]) == 2
     assert "epochs" not in params  # the caller's dict is untouched
+    assert sel.split is not None
+    again = RatingBlend.create(params)  # the same fit on the same carve learns the same values
+    again.fit(sel.split.train, sel.split.test)
+    np.testing.assert_allclose(refit["weights"], again.weights, atol=1e-5)
+    assert refit["epochs"] == again.epochs
+    sel.history.stopped = "patience"  # even a history that looks iterative keeps the lists
+    sel.history.best_epoch = 7
+    assert sel.refit_params()["epochs"] == again.epochs
 
 
 def test_blend_save_load_and_fold_in_keep_its_scores(tmp_path: Path) -> None:
@@ -87,9 +110,24 @@ def test_blend_save_load_and_fold_in_keep_its_scores(tmp_path: Path) -> None:
     back = load_model(tmp_path / "m")
     users = np.arange(5)
     np.testing.assert_allclose(back.score(users), blend.score(users), atol=1e-5)
+    before = blend.score(users)
     folded = blend.fold_in(split.train)
-    assert folded._models is not blend._models  # the original keeps its members
-    assert np.corrcoef(folded.score(users).ravel(), blend.score(users).ravel())[0, 1] > 0.9
+    np.testing.assert_array_equal(blend.score(users), before)  # the original is untouched
+    assert np.corrcoef(folded.score(users).ravel(), before.ravel())[0, 1] > 0.9
+
+
+def test_blend_embeddings_stay_the_graph_members_after_fold_in() -> None:
+    from tests.unit.test_models import N, checkerboard, toy_graph
+
+    train = checkerboard(rated=True)
+    blend = RatingBlend(members="hetero_sage_rating,i_autorec", seeds=1, member_params={
+        "hetero_sage_rating": {"dim": 8, "proj_dim": 4, "epochs": 5, "batch_size": 64},
+        "i_autorec": {"hidden": 12, "epochs": 5}})
+    blend.fit(train, None, toy_graph(train))
+    users, items = blend.embeddings()  # type: ignore[misc]
+    assert users.shape == (N, 8) and items.shape == (N, 8)  # the GNN's, not I-AutoRec's 12-d
+    # the GNN member gives no vectors for folded-in users; I-AutoRec's must not stand in
+    assert blend.fold_in(train).embeddings() is None
 
 
 @pytest.mark.parametrize(("params", "needle"), [
@@ -126,3 +164,5 @@ def test_kernel_autorec_early_stops_and_refuses_a_catalogue_over_its_cells() -> 
     assert history.best_valid < flat  # it learns the rank-2 structure
     with pytest.raises(ParameterError, match="max_cells"):
         KernelAutoRec(max_cells=100).fit(split.train, split.test)
+    with pytest.raises(ParameterError, match="weight_decay"):
+        KernelAutoRec(weight_decay=0.1)
