@@ -23,7 +23,7 @@ returns predicted ratings ``[n, I]`` in user batches (never a dense ``[U, I]``),
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -90,8 +90,7 @@ class ItemAutoRec(TorchRecommender):
         torch.manual_seed(s.seed)
         rng = np.random.default_rng(s.seed)
         n_u, n_i = train.num_users, train.num_items
-        r_np = train.to_csr(binary=False).T.toarray().astype(np.float32)  # [I, U]
-        r = torch.from_numpy(r_np).to(s.device)
+        r = self._item_matrix(train)
         mask = (r != 0).float()
         n_obs = float(mask.sum())
         net = AutoRecNet(n_u, self.hidden).to(s.device)
@@ -111,6 +110,17 @@ class ItemAutoRec(TorchRecommender):
                 total += float(sse.detach())
             return total / n_obs
 
+        return self._train(net, run_epoch, r, valid)
+
+    def _item_matrix(self, train: Interactions) -> torch.Tensor:
+        """The dense item x user rating matrix ``[I, U]`` (0 = unobserved) on the device."""
+        dense = train.to_csr(binary=False).T.toarray().astype(np.float32)
+        return torch.from_numpy(dense).to(self.settings.device)
+
+    def _train(self, net: nn.Module, run_epoch: Callable[[torch.optim.Optimizer], float],
+               r: torch.Tensor, valid: Interactions | None,
+               optimiser: torch.optim.Optimizer | None = None) -> FitHistory:
+        """:func:`fit_loop` early-stopping on ``valid`` RMSE; the kept state is exported."""
         evaluate = None
         if valid is not None and len(valid) > 0:
 
@@ -118,12 +128,14 @@ class ItemAutoRec(TorchRecommender):
                 self._export(net, r)
                 return rating_metrics(valid.rating, self.predict(valid.user, valid.item))["rmse"]
 
-        history = fit_loop(net, run_epoch, s, evaluate=evaluate, metric="rmse",
-                           higher_is_better=False)
+        history = fit_loop(net, run_epoch, self.settings, evaluate=evaluate, metric="rmse",
+                           higher_is_better=False, optimiser=optimiser)
         self._export(net, r)
         return history
 
-    def _export(self, net: AutoRecNet, r: torch.Tensor) -> None:
+    def _export(self, net: nn.Module, r: torch.Tensor) -> None:
+        """Item codes ``H``, decoder rows ``W`` and biases ``b`` of the trained ``net``."""
+        assert isinstance(net, AutoRecNet)
         net.train(False)
         with torch.no_grad():
             self.item_code = torch.sigmoid(net.encoder(r)).cpu().numpy().astype(np.float32)

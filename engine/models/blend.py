@@ -115,6 +115,16 @@ class RatingBlend(Recommender):
             raise ParameterError(f"epochs must be {n} lists of {self.seeds} epoch counts")
         return rows
 
+    def _member(self, j: int, name: str, s: int) -> Recommender:
+        """Member ``name`` (``j``-th) of seed offset ``s``, unfitted, with its learned epochs if any."""
+        cls = _member_class(name)
+        params = dict(self.member_params.get(name, {}))
+        if "seed" in cls.param_names():
+            params["seed"] = self.seed + s
+        if self.epochs is not None:
+            params["epochs"] = self.epochs[j][s]
+        return cls.create(params)
+
     def learned_params(self) -> dict[str, Any]:
         """The members' epochs and the blend weights chosen on validation (replayed by the refit)."""
         return {"epochs": self.epochs, "weights": self.weights}
@@ -128,15 +138,9 @@ class RatingBlend(Recommender):
         self._models, chosen, info = [], [], {}
         valid_preds = []
         for j, name in enumerate(self.member_names):
-            cls = _member_class(name)
             row, row_epochs = [], []
             for s in range(self.seeds):
-                params = dict(self.member_params.get(name, {}))
-                if "seed" in cls.param_names():
-                    params["seed"] = self.seed + s
-                if self.epochs is not None:
-                    params["epochs"] = self.epochs[j][s]
-                model = cls.create(params)
+                model = self._member(j, name, s)
                 history = model.fit(train, valid if early_stop else None,
                                     graph if model.needs_graph else None)
                 row.append(model)
@@ -221,12 +225,9 @@ class RatingBlend(Recommender):
         assert self.epochs is not None
         self._models = []
         for j, name in enumerate(self.member_names):
-            cls, row = _member_class(name), []
+            row = []
             for s in range(self.seeds):
-                params = dict(self.member_params.get(name, {}), epochs=self.epochs[j][s])
-                if "seed" in cls.param_names():
-                    params["seed"] = self.seed + s
-                model = cls.create(params)
+                model = self._member(j, name, s)
                 model.num_users, model.num_items, model._seen = self.num_users, self.num_items, self._seen
                 prefix = f"m{j}s{s}."
                 model._load_state({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})

@@ -33,9 +33,8 @@ from torch import nn
 
 from engine.data.interactions import Interactions
 from engine.errors import ParameterError
-from engine.evaluate.metrics import rating_metrics
 from engine.models.autorec import ItemAutoRec
-from engine.models.fit import TrainSettings, fit_loop
+from engine.models.fit import TrainSettings
 from engine.models.history import FitHistory
 from engine.models.params import check_float, check_int
 
@@ -131,7 +130,7 @@ class KernelAutoRec(ItemAutoRec):
                 f"kernel_autorec holds the dense {n_i:,} x {n_u:,} rating matrix, over max_cells="
                 f"{self.max_cells:,}; use i_autorec or hetero_sage_rating on a graph this size")
         torch.manual_seed(s.seed)
-        r = torch.from_numpy(train.to_csr(binary=False).T.toarray().astype(np.float32)).to(s.device)
+        r = self._item_matrix(train)
         mask = r != 0
         net = KernelNet(n_u, self.hidden, self.layers, self.kernel_dim).to(s.device)
         lbfgs = torch.optim.LBFGS(net.parameters(), lr=s.lr, max_iter=self.lbfgs_iters,
@@ -152,19 +151,11 @@ class KernelAutoRec(ItemAutoRec):
             loss = opt.step(closure)  # type: ignore[arg-type]
             return float(torch.as_tensor(loss).detach()) / max(int(mask.sum()), 1)
 
-        evaluate = None
-        if valid is not None and len(valid) > 0:
+        return self._train(net, run_epoch, r, valid, optimiser=lbfgs)
 
-            def evaluate() -> float:
-                self._export_kernel(net, r)
-                return rating_metrics(valid.rating, self.predict(valid.user, valid.item))["rmse"]
-
-        history = fit_loop(net, run_epoch, s, evaluate=evaluate, metric="rmse",
-                           higher_is_better=False, optimiser=lbfgs)
-        self._export_kernel(net, r)
-        return history
-
-    def _export_kernel(self, net: KernelNet, r: torch.Tensor) -> None:
+    def _export(self, net: nn.Module, r: torch.Tensor) -> None:
+        """Last hidden codes ``H`` and the output layer's kernel-masked rows ``W`` and biases."""
+        assert isinstance(net, KernelNet)
         net.train(False)
         with torch.no_grad():
             codes, _, _ = net.codes(r)
