@@ -97,6 +97,11 @@ class Prop:
     LIVE_DIGEST: Final = "liveDigest"
     LIVE_SEQ: Final = "liveSeq"
 
+#: The largest rating timestamp accepted anywhere (``engine load``, ``engine rate``): 2**35 epoch
+#: seconds is about the year 3058, so a value in milli-, micro- or nanoseconds is refused, not
+#: stored as a date tens of thousands of years away. Timestamps are 0 <= t <= MAX_TIMESTAMP.
+MAX_TIMESTAMP: Final = 2**35
+
 #: ``RECOMMENDED.source`` of the lists ``engine refresh`` writes (the write-back's have none: 'model').
 LIVE_SOURCE: Final = "model:live"
 

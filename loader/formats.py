@@ -17,6 +17,8 @@ which. A UTF-8 byte order mark at the start of any file is dropped. The numeric 
 files are ASCII.
 
 Rating scales: ml-100k and ml-1m use whole stars 1..5; all others 0.5..5.0 in 0.5 steps.
+A rating's timestamp is epoch seconds, 0 to 2^35 (``engine.schema.MAX_TIMESTAMP``): a value in
+micro- or nanoseconds is a bad line.
 
 Genre names are unified across releases: ml-100k/ml-1m's ``"Children's"`` becomes
 ``"Children"`` (the ml-latest spelling), ml-latest's ``"(no genres listed)"`` and
@@ -137,6 +139,8 @@ _RATING_HALF: Final = Col("rating", "float", "rating not a number",
 _RATING_WHOLE: Final = Col("rating", "float", "rating not a number",
                            "a whole number of stars 1 to 5, e.g. 4")
 _TS: Final = Col("timestamp", "int", "timestamp not an integer", "seconds since 1970 (integer)")
+#: The expected form of a rating timestamp out of range (see ``engine.schema.MAX_TIMESTAMP``).
+TIMESTAMP_RANGE: Final = "seconds since 1970, 0 to 2^35 (not milli-, micro- or nanoseconds)"
 
 
 def ratings_spec(layout: Layout, half_stars: bool | None = None) -> TableSpec:
@@ -197,6 +201,23 @@ LINKS_SPEC: Final = TableSpec(
 )
 
 
+#: The member names that mark each layout (one folder must hold files of one layout only).
+LAYOUT_FILES: Final[dict[Layout, frozenset[str]]] = {
+    "100k": frozenset({"u.data", "u.item", "u.user"}),
+    "dat": frozenset({"ratings.dat", "movies.dat", "users.dat", "tags.dat"}),
+    "csv": frozenset({"ratings.csv", "movies.csv", "tags.csv", "links.csv"}),
+}
+#: How messages name each layout.
+LAYOUT_NAMES: Final[dict[Layout, str]] = {
+    "100k": "ml-100k files", "dat": "ml-1m/ml-10m .dat files", "csv": "CSV files of the ml-latest family",
+}
+
+
+def layouts_found(files: set[str] | frozenset[str]) -> dict[Layout, list[str]]:
+    """The layouts whose marker files are among ``files``, each with its members found (sorted)."""
+    return {layout: sorted(files & marks) for layout, marks in LAYOUT_FILES.items() if files & marks}
+
+
 @dataclass(frozen=True)
 class Release:
     """What :func:`detect_release` found: name, layout, scale and files."""
@@ -225,13 +246,13 @@ def detect_release(files: set[str] | frozenset[str], hint: str) -> Release:
     Raises ``ValueError`` if no layout matches; callers turn that into a LoadError.
     """
     named = release_name(hint)
-    if files & {"u.data", "u.item", "u.user"}:
+    if files & LAYOUT_FILES["100k"]:
         return Release("ml-100k", "100k", False, ("u.data", "u.item", "u.user"), True)
-    if files & {"ratings.dat", "movies.dat", "users.dat", "tags.dat"}:
+    if files & LAYOUT_FILES["dat"]:
         if "users.dat" in files or named == "ml-1m":
             return Release("ml-1m", "dat", False, ("ratings.dat", "movies.dat", "users.dat"), True)
         return Release("ml-10m", "dat", True, ("ratings.dat", "movies.dat"), False)
-    if files & {"ratings.csv", "movies.csv", "tags.csv", "links.csv"}:
+    if files & LAYOUT_FILES["csv"]:
         name = named if named in {"ml-latest-small", "ml-latest", "ml-20m", "ml-25m", "ml-32m"} \
             else "ml-latest"
         return Release(name, "csv", True, ("ratings.csv", "movies.csv"), False)

@@ -33,6 +33,7 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
+from engine.schema import MAX_TIMESTAMP
 from loader import formats as fmt
 from loader.dataset import LoadError, MovieLensData, Reject, conform, empty
 from loader.reader import Check, Checker, read_table
@@ -194,6 +195,9 @@ class _Run:
             in_scale = (r >= (0.5 if half else 1.0)) & (r <= 5.0) & (steps == np.floor(steps))
             out = _positive(f, ("userId", "movieId"))
             out.append((~in_scale, "rating outside the scale", scale))
+            ts = f["timestamp"].to_numpy()
+            out.append(((ts < 0) | (ts > MAX_TIMESTAMP), "timestamp not epoch seconds",
+                        fmt.TIMESTAMP_RANGE))
             out.append(_unknown(f, "movieId", movie_ids, "rating for an unknown movie", movie_src))
             if user_ids is not None:
                 users_src = fmt.users_spec(self.layout).member

@@ -17,14 +17,12 @@ from types import TracebackType
 from typing import IO, Final
 
 from loader.dataset import LoadError, Reject
+from loader.formats import LAYOUT_FILES, LAYOUT_NAMES, layouts_found
 
 log = logging.getLogger(__name__)
 
 #: Base names whose presence marks a directory as a MovieLens release.
-MARKERS: Final = frozenset(
-    {"u.data", "u.item", "u.user", "ratings.dat", "movies.dat", "users.dat", "tags.dat",
-     "ratings.csv", "movies.csv", "tags.csv", "links.csv"}
-)
+MARKERS: Final = frozenset().union(*LAYOUT_FILES.values())
 
 
 def file_md5(path: Path, chunk: int = 1 << 20) -> str:
@@ -58,14 +56,20 @@ class Source:
         if not self.path.exists():
             raise _fail(self.path, "path not found", "a MovieLens zip or directory")
         if self.path.is_dir():
-            self.files, self.hint = _scan_dir(self.path)
+            self.files, self.hint, folder = _scan_dir(self.path)
         else:
             try:
                 self._zip = zipfile.ZipFile(self.path)
             except zipfile.BadZipFile as exc:
                 raise _fail(self.path, f"not a zip file ({exc})", "a MovieLens zip") from exc
             self.md5 = file_md5(self.path)
-            self.files, self.hint = _scan_zip(self._zip, self.path)
+            self.files, self.hint, folder = _scan_zip(self._zip, self.path)
+        found = layouts_found(frozenset(self.files))
+        if len(found) > 1:
+            self.close()
+            kinds = " and ".join(f"{LAYOUT_NAMES[k]} ({', '.join(v)})" for k, v in found.items())
+            raise _fail(folder, f"the folder holds both {kinds}",
+                        "the files of one release per folder: move the others into a folder of their own")
         log.debug("source %s: %s", self.label, sorted(self.files))
 
     def __enter__(self) -> Source:
@@ -112,22 +116,24 @@ def _pick(candidates: set[str], path: Path) -> str:
     return candidates.pop()
 
 
-def _scan_zip(zf: zipfile.ZipFile, path: Path) -> tuple[dict[str, str], str]:
+def _scan_zip(zf: zipfile.ZipFile, path: Path) -> tuple[dict[str, str], str, Path]:
+    """Members of the zip's release folder by base name, the folder's name, and how to name it."""
     members = [m for m in zf.namelist() if not m.endswith("/")]
     folder = _pick(
         {posixpath.dirname(m) for m in members if posixpath.basename(m) in MARKERS}, path
     )
     files = {posixpath.basename(m): m for m in members if posixpath.dirname(m) == folder}
-    return files, posixpath.basename(folder) or path.stem
+    return files, posixpath.basename(folder) or path.stem, path / folder if folder else path
 
 
-def _scan_dir(path: Path) -> tuple[dict[str, str], str]:
+def _scan_dir(path: Path) -> tuple[dict[str, str], str, Path]:
+    """Files of the release directory by name, its name, and the directory."""
     def listing(d: Path) -> dict[str, str]:
         return {p.name: str(p) for p in d.iterdir() if p.is_file()}
 
     here = listing(path)
     if MARKERS & here.keys():
-        return here, path.resolve().name
+        return here, path.resolve().name, path
     subdirs = {p.name for p in path.iterdir() if p.is_dir() and MARKERS & listing(p).keys()}
     sub = path / _pick(subdirs, path)
-    return listing(sub), sub.name
+    return listing(sub), sub.name, sub

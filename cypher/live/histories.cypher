@@ -1,5 +1,5 @@
 // Purpose: the whole rating history of each user (movieIds, ratings, timestamps), for fold-in by engine refresh,
-//   with what identifies it (latest ratedAt, count, and the digest live/changed_users compares).
+//   with what identifies it (latest ratedAt, count, and the overflow-proof digest live/changed_users compares).
 // Params:
 //   $userIds  LIST<INTEGER>  the users
 // Example:
@@ -9,5 +9,5 @@ MATCH (u:User {userId: toInteger(id)})
 OPTIONAL MATCH (u)-[r:RATED]->(m:Movie)
 WITH u, collect(m.movieId) AS movies, collect(r.rating) AS ratings, collect(r.timestamp) AS timestamps,
      max(r.ratedAt) AS asOf, count(r) AS ratingCount,
-     sum(r.timestamp * 16 + toInteger(round(r.rating * 2))) AS digest
+     sum((toInteger(r.timestamp) % 1000000007) * 16 + toInteger(round(toFloat(r.rating) * 2))) AS digest
 RETURN u.userId AS userId, movies, ratings, timestamps, toString(asOf) AS asOf, ratingCount, digest

@@ -1,5 +1,7 @@
 // Purpose: idempotent path (reload of a complete dataset, or restart after the files
-//   changed): MERGE a batch of RATED edges, updating their values.
+//   changed): MERGE a batch of RATED edges, updating their values. The newest rating wins:
+//   a live rating (ratedAt set, by engine rate) whose timestamp is at least the file row's
+//   is kept as it is, so reloading a release never overwrites what users rated since.
 // Params:
 //   $users       LIST<INTEGER>  internal id of each rating's :User (load/node_ids)
 //   $movies      LIST<INTEGER>  internal id of each rating's :Movie (same length)
@@ -11,4 +13,6 @@ UNWIND range(0, size($users) - 1) AS i
 MATCH (u) WHERE id(u) = $users[i]
 MATCH (m) WHERE id(m) = $movies[i]
 MERGE (u)-[r:RATED]->(m)
-SET r.rating = $ratings[i], r.timestamp = $timestamps[i]
+WITH r, i, r.ratedAt IS NOT NULL AND coalesce(r.timestamp, -1) >= $timestamps[i] AS newer
+SET r.rating = CASE WHEN newer THEN r.rating ELSE $ratings[i] END,
+    r.timestamp = CASE WHEN newer THEN r.timestamp ELSE $timestamps[i] END

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from engine.cli.common import FINITE, INT64_MAX, AppContext
+from engine.schema import MAX_TIMESTAMP
 
 ID = click.IntRange(-(2**63), INT64_MAX)
 
@@ -16,19 +17,24 @@ ID = click.IntRange(-(2**63), INT64_MAX)
 @click.option("--user", "user_id", type=ID, help="userId (a new one creates the user).")
 @click.option("--movie", "movie_id", type=ID, help="movieId (must be in the graph).")
 @click.option("--rating", type=FINITE, help="The rating, on the loaded release's scale.")
-@click.option("--timestamp", type=click.IntRange(0, INT64_MAX),
-              help="When it was given, epoch seconds [default: now].")
+@click.option("--timestamp", type=click.IntRange(0, MAX_TIMESTAMP),
+              help="When it was given, epoch seconds (0 to 2^35) [default: now].")
 @click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A CSV of ratings instead: header userId,movieId,rating[,timestamp].")
+              help="A UTF-8 CSV of ratings instead: header userId,movieId,rating[,timestamp].")
+@click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(1, 10_000_000),
+              help="Ratings per transaction; the batches commit one by one.")
 @click.pass_obj
 def rate(app: AppContext, user_id: int | None, movie_id: int | None, rating: float | None,
-         timestamp: int | None, file: Path | None) -> None:
+         timestamp: int | None, file: Path | None, batch_size: int) -> None:
     """Write ratings into the graph (RATED edges) for `engine refresh` to fold in.
 
-    Each rating is checked first: on the loaded release's scale (0.5-5.0 in half stars;
-    whole stars 1-5 for ml-100k and ml-1m), of a movie the graph has. Any bad rating
-    exits with code 2 and nothing is written; otherwise all are written in one
-    transaction. A rating of a pair already rated replaces it. The edge carries rating,
+    Every rating is checked before anything is written: on the loaded release's scale
+    (0.5-5.0 in half stars; whole stars 1-5 for ml-100k and ml-1m), of a movie the graph
+    has, a timestamp in epoch seconds, each (user, movie) pair once per file. Any bad
+    rating exits with code 2 and nothing is written. Then the ratings are written in
+    batches of --batch-size, each batch one transaction: the batches commit one by one,
+    so if one fails the batches before it stay written (writing them again is harmless).
+    A rating of a pair already rated replaces it. The edge carries rating,
     timestamp (epoch seconds) and ratedAt (when written): any Cypher client that writes
     those is picked up by `engine refresh` too (README "Live updates").
 
@@ -52,7 +58,7 @@ def rate(app: AppContext, user_id: int | None, movie_id: int | None, rating: flo
         assert user_id is not None and movie_id is not None and rating is not None
         ratings = [NewRating(user_id, movie_id, rating,
                              int(time.time()) if timestamp is None else timestamp)]
-    written = run(app.neo4j(), ratings)
+    written = run(app.neo4j(), ratings, batch_size=batch_size)
     users = len({r.user_id for r in ratings})
     click.echo(f"wrote {written} rating{'s' if written != 1 else ''} of {users} "
                f"user{'s' if users != 1 else ''}; `engine refresh` makes them count")

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+
+#: Environment variables that hold a Neo4j secret (NEO4J_PASSWORD, NEO4J_AUTH, ...): never
+#: handed to a JVM (its environment is readable in /proc/PID/environ and in crash dumps).
+SECRET_ENV = re.compile(r"NEO4J_(?:\w*_)?(?:PASSWORD|PASS|AUTH|SECRET|TOKEN|CREDENTIALS?)(?:_\w*)?",
+                        re.IGNORECASE)
+
+#: The umask of the neo4j-admin process that writes ``data/dbms/auth.ini`` (the password
+#: hash): the file (and its temp copy) is created 0600, never readable by others.
+PRIVATE_UMASK = 0o077
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,22 @@ class ServerStatus:
             "uptime_s": None if self.uptime_s is None else round(self.uptime_s, 1),
             "plugins": list(self.plugins),
         }
+
+
+def secret_free_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default ``os.environ``) less the variables :data:`SECRET_ENV` names: for any JVM we run."""
+    return {k: v for k, v in (os.environ if base is None else base).items() if not SECRET_ENV.fullmatch(k)}
+
+
+def jvm_env(home: Path, conf_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a Neo4j JVM: :func:`secret_free_env`, ``NEO4J_HOME``/``NEO4J_CONF`` this instance's.
+
+    The password reaches Neo4j only through ``neo4j-admin``'s argument file
+    (:func:`engine.db.server.password_argfile`).
+    """
+    env = secret_free_env(base)
+    env.update(NEO4J_HOME=str(home), NEO4J_CONF=str(conf_dir))
+    return env
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+from engine.db.process import secret_free_env
 from engine.errors import ReelGraphError
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ def find_java() -> tuple[str, int]:
             "Java not found: Neo4j 5.26 needs Java 17 or 21. Install it "
             "(e.g. `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME."
         )
-    out = subprocess.run([candidate, "-version"], capture_output=True, text=True, check=False)
+    out = subprocess.run([candidate, "-version"], capture_output=True, text=True, check=False,
+                         env=secret_free_env())
     text = out.stderr + out.stdout
     match = re.search(r'version "(\d+)(?:\.(\d+))?', text)
     if not match:
@@ -143,7 +145,7 @@ def _mvn_copy(mvn: str, pom_text: str, out: Path, workdir: Path) -> None:
         "-DincludeScope=runtime", f"-DoutputDirectory={out}",
     ]
     log.info("fetching jars: %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=secret_free_env())
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
         raise RuntimeSetupError(

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from engine.db.process import (
     ENTRY_POINT,
+    PRIVATE_UMASK,
     ServerStatus,
     dir_size,
+    jvm_env,
     pid_alive,
     pid_is_our_server,
     port_in_use,
@@ -162,8 +164,7 @@ class LocalServer:
             runtime.java, f"-Xmx{heap}", *_JVM_FLAGS, "-cp", runtime.classpath,
             "org.neo4j.cli.AdminTool", *args,
         ]
-        env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
-        return argv, env
+        return argv, jvm_env(self.home, self.conf_dir)
 
     # -- config ------------------------------------------------------------------------
     def _write_conf(self, runtime: Runtime) -> None:
@@ -201,9 +202,10 @@ class LocalServer:
     def _set_initial_password(self, runtime: Runtime) -> None:
         """First start only: set neo4j's password (given, or generated and kept 0600).
 
-        The password never appears on a command line (``ps`` shows every argv): it goes to
-        ``neo4j-admin dbms set-initial-password`` in a picocli argument file
-        (``@FILE``, mode 0600, deleted right after), see :func:`password_argfile`.
+        The password never appears on a command line (``ps`` shows every argv) nor in a JVM's
+        environment: it goes to ``neo4j-admin dbms set-initial-password`` in a picocli
+        argument file (``@FILE``, mode 0600, deleted right after), see :func:`password_argfile`.
+        neo4j-admin runs with umask 077, so the ``auth.ini`` it writes is 0600 from the start.
         """
         if (self.home / "data" / "dbms" / "auth.ini").exists():
             return
@@ -212,7 +214,7 @@ class LocalServer:
         if generated:
             password = secrets.token_urlsafe(18)
         assert password is not None
-        env = dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir))
+        env = jvm_env(self.home, self.conf_dir)
         argfile = self.home / "run" / "initial-password.args"
         argfile.parent.mkdir(parents=True, exist_ok=True)
         argfile.unlink(missing_ok=True)
@@ -224,15 +226,19 @@ class LocalServer:
                 # file.encoding: Java 17 would read the argument file in the locale's charset
                 [runtime.java, "-Dfile.encoding=UTF-8", "-cp", runtime.classpath,
                  "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", f"@{argfile}"],
-                env=env, capture_output=True, text=True, check=False,
+                env=env, capture_output=True, text=True, check=False, umask=PRIVATE_UMASK,
             )
         finally:
             argfile.unlink(missing_ok=True)
         if proc.returncode != 0:
             raise ServerError(f"could not set the initial password: {proc.stderr or proc.stdout}")
+        auth = self.home / "data" / "dbms" / "auth.ini"
+        if auth.exists():
+            auth.chmod(0o600)  # 0600 from creation through the umask; this guards a later Neo4j version
         if generated:
             path = self.settings.credentials_path
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # O_CREAT's mode applies to a new file only
             with os.fdopen(fd, "w") as fh:
                 json.dump({"user": DEFAULT_USER, "password": password}, fh)
 
@@ -269,8 +275,7 @@ class LocalServer:
         with open(self.log_file, "ab") as out:
             proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.home, start_new_session=True,
-                env=dict(os.environ, NEO4J_HOME=str(self.home), NEO4J_CONF=str(self.conf_dir)),
+                cwd=self.home, start_new_session=True, env=jvm_env(self.home, self.conf_dir),
             )
         state = {
             "pid": proc.pid, "bolt_port": s.bolt_port, "http_port": s.http_port,

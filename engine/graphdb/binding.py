@@ -8,9 +8,11 @@ and raises :class:`DatasetMismatchError` (exit 2) when
 
 * the graph holds another dataset (name), or the same name with other content
   (fingerprint / md5: reloaded from an edited copy), or a load that is not complete;
-* the graph holds ids the run does not know (more or fewer users or movies than when the
-  run was trained: the id spaces differ);
 * ids the run recommends for or about are not in the graph.
+
+Counts are not compared: on a live graph ``engine rate`` adds users and ratings while a
+run trains, and those are served by fold-in or cold start until the next refresh. What
+binds a run is the dataset's identity and that every id it knows still exists.
 
 MovieLens ids are only meaningful within a release (movie 475 is "Trainspotting" in
 ML-100K and another film in ml-latest-small), so without this check a run would write
@@ -78,13 +80,11 @@ def mismatches(run: dict[str, Any] | None, dataset: str, now: dict[str, Any]) ->
     if now.get("status") not in (None, "complete"):
         out.append(f"the graph's dataset is {now.get('status')}, not complete (finish the load)")
     was, has = run.get("counts") or {}, now.get("counts") or {}
-    if any(was.get(k) is not None and was.get(k) != has.get(k) for k in ("users", "movies")):
-        out.append(f"the graph holds ids the run does not know: {has.get('users'):,} users and "
-                   f"{has.get('movies'):,} movies now, {was.get('users'):,} and "
-                   f"{was.get('movies'):,} when it was trained")
-    elif was.get("ratings") is not None and was.get("ratings") != has.get("ratings"):
-        log.warning("the graph holds %s ratings, %s when the run was trained",
-                    has.get("ratings"), was.get("ratings"))
+    grown = [f"{has[k] - was[k]:+,} {k}" for k in ("users", "movies", "ratings")
+             if isinstance(was.get(k), int) and isinstance(has.get(k), int) and has[k] != was[k]]
+    if grown:  # live use: engine rate adds users and ratings while a run trains
+        log.info("the graph changed since the run was trained (%s); fold-in and cold start serve "
+                 "what is new until the next refresh", ", ".join(grown))
     return out
 
 

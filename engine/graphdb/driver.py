@@ -77,8 +77,42 @@ def _explain(settings: Neo4jSettings, exc: Exception) -> GraphConnectionError:
     )
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server's or the connection's (retrying the work may succeed)."""
+    return isinstance(exc, TransientError | ServiceUnavailable | SessionExpired | IncompleteCommit)
+
+
+class RetryNotice(logging.Filter):
+    """The driver's multi-line "Transaction failed and will be retried" warning, as one calm line.
+
+    Managed transactions that meet a transient error (a ``DeadlockDetected`` between two
+    lock-disjoint writers that still touch a shared index page, a leader switch) are
+    retried by the driver, and succeed; the user has nothing to do. The record becomes one
+    INFO line of :mod:`engine.graphdb.driver` (shown with ``-v``) naming the error code.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Transaction failed and will be retried"):
+            return True
+        cause = record.args[-1] if isinstance(record.args, tuple) and record.args else None
+        code = getattr(cause, "code", None) or type(cause).__name__
+        log.info("Neo4j: a transaction met a transient error (%s); the driver retried it", code)
+        return False
+
+
+_RETRY_NOTICE = RetryNotice()
+
+
+def calm_retry_warnings() -> None:
+    """Install :class:`RetryNotice` on the driver's session logger (idempotent)."""
+    session_log = logging.getLogger("neo4j.session")
+    if _RETRY_NOTICE not in session_log.filters:
+        session_log.addFilter(_RETRY_NOTICE)
+
+
 def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
     """A driver for ``settings``; with ``verify``, fail fast with a clear message."""
+    calm_retry_warnings()
     auth = (settings.user, settings.password) if settings.password is not None else None
     # Our statements are reviewed and tested; server notifications (e.g. "property key
     # does not exist" on a fresh database) would only be noise in the user's terminal.

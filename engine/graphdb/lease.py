@@ -9,7 +9,8 @@ holder and when the lease expires.
 
 While it works, a heartbeat thread renews the lease every ``ttl_s / 3`` seconds. A writer
 that crashes stops renewing, so its lease expires after ``ttl_s`` (default
-:data:`LEASE_TTL_S`) and the next writer takes it over; that writer also cleans up the
+:data:`LEASE_TTL_S`) and the next writer takes it over (at once, when the holder was a
+process of the same host that is gone: :func:`holder_is_dead`); that writer also cleans up the
 crashed one's half-written run (:func:`engine.graphdb.runs.clean_orphans`). The steps
 that decide what readers see -- claiming an embedding slot and the switch -- check in the
 same transaction that the lease is still this writer's (``$lease``/``$owner`` guards), so
@@ -54,6 +55,25 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def holder_is_dead(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid:random``) is a process of this host that no longer exists.
+
+    A killed writer's lease is then free at once; on another host, or when the pid is
+    alive (or reused), the lease's expiry decides.
+    """
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
 @dataclass
 class Lease:
     """The write-back lease of one database, held by :attr:`owner` between acquire and release."""
@@ -76,9 +96,14 @@ class Lease:
     def _ttl(self) -> int:
         return max(1, round(self.ttl_s))
 
-    def try_acquire(self) -> dict[str, object]:
-        """One attempt; the row says whether it was acquired and who holds the lease."""
-        return self.runner.write("writeback/lease_acquire", **self.params, ttlSeconds=self._ttl())[0]
+    def try_acquire(self, dead_owner: str | None = None) -> dict[str, object]:
+        """One attempt; the row says whether it was acquired and who holds the lease.
+
+        ``dead_owner``: a holder known to be dead (see :func:`holder_is_dead`), taken over
+        at once instead of after its expiry.
+        """
+        return self.runner.write("writeback/lease_acquire", **self.params, ttlSeconds=self._ttl(),
+                                 deadOwner=dead_owner)[0]
 
     def acquire(self, wait_s: float | None = None, poll_s: float = 0.5) -> None:
         """Take the lease, waiting up to ``wait_s`` seconds (``None``: do not wait)."""
@@ -87,6 +112,10 @@ class Lease:
         announced = False
         while True:
             row = self.try_acquire()
+            if not row["acquired"] and holder_is_dead(str(row["owner"])):
+                log.warning("the %s lease of %s is taken over: that process is gone (killed?)",
+                            self.what, row["owner"])
+                row = self.try_acquire(dead_owner=str(row["owner"]))
             if row["acquired"]:
                 break
             if wait_s is None or time.monotonic() >= deadline:

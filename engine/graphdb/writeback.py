@@ -177,7 +177,7 @@ def write_back(
     if keep_runs < 1:
         raise ValueError("keep_runs must be >= 1 (the current run is always kept)")
     out.validate()
-    check_gate(out.metrics, out.run_id, force=force)
+    check_gate(out.metrics, out.run_id, model=out.model, force=force)
     db = Runner(driver, database)
     with hold(db, wait_s=wait_s, ttl_s=lease_ttl_s) as lease:
         ids = NodeIds.read(db)

@@ -26,6 +26,7 @@ from engine.settings import Neo4jSettings
 from engine.training.protocols import (
     Evaluation,
     SplitName,
+    check_split,
     evaluate_holdout,
     make_split,
     validation_carve_for,
@@ -88,6 +89,7 @@ def evaluate(settings: Neo4jSettings, *, model: str | None = None,
     split = make_split(exp.interactions, how, ratio=protocol.test_ratio, seed=protocol.seed,
                        last_n=protocol.last_n, fraction=protocol.fraction, cutoff=protocol.cutoff,
                        test_pairs=pairs)
+    check_split(split)  # before any fit or in-database graph projection
     carve = validation_carve_for(how)
     meta = {"split": protocol.how, "test_ratio": protocol.test_ratio, "last_n": protocol.last_n,
             "fraction": protocol.fraction, "seed": protocol.seed, "ks": list(ks), "dataset": dataset,

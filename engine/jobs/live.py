@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,8 @@ import numpy as np
 
 from engine.data.interactions import IdMap, Interactions
 from engine.errors import ReelGraphError
-from engine.graphdb import Runner, open_driver, spans
-from engine.graphdb.lease import Lease, hold
+from engine.graphdb import GraphConnectionError, Runner, is_transient, open_driver, spans, translate
+from engine.graphdb.lease import Lease, LeaseLostError, hold
 from engine.graphdb.live import (
     GRACE_S,
     History,
@@ -55,6 +55,10 @@ LIVE_LEASE = "live"
 
 class RefreshError(ReelGraphError):
     """There is nothing to refresh against (no current run, or its run directory is missing)."""
+
+
+class NonFiniteScoresError(ReelGraphError):
+    """A fold-in scored a user NaN or +inf; that user's list is left as it was."""
 
 
 def history_interactions(history: History, idmap: IdMap) -> Interactions:
@@ -93,6 +97,11 @@ def fold_lists(model: Recommender, idmap: IdMap, history: History, k: int, *,
     if emb is not None:  # a user with no movie the model knows has no vector (it is removed)
         vectors = [row.tolist() if has_rows[j] else None
                    for j, row in enumerate(emb[0].astype(np.float64))]
+    broken = [history.user_ids[j] for j in range(n)
+              if has_rows[j] and (np.isnan(scores[j]).any() or np.isposinf(scores[j]).any())]
+    if broken:  # never replace a good list with an empty one
+        raise NonFiniteScoresError(f"fold-in gave NaN or infinite scores for user(s) "
+                                   f"{', '.join(map(str, broken[:5]))}; their lists are kept")
     lists = LiveLists(list(history.user_ids), [], [], [] if model.task == "rating" else None,
                       [] if reasons is not None else None, vectors)
     for j in range(n):
@@ -119,6 +128,7 @@ class RefreshSummary:
     seconds: float = 0.0
     visible_seconds: float = 0.0  # until the last user's new list was visible
     now: str = ""  # database time of the poll
+    skipped: list[int] = field(default_factory=list)  # users whose refresh failed; lists kept
 
 
 @dataclass
@@ -141,6 +151,7 @@ class Refresher:
         self.db, self.lease, self.runs_dir, self.batch_users = db, lease, Path(runs_dir), batch_users
         self.grace_s, self.report = grace_s, report
         self._loaded: _Loaded | None = None
+        self._skipped: dict[int, str] = {}  # user -> why they were last skipped (logged once)
 
     def load(self) -> _Loaded:
         """The current run and its model (loaded again only when the current run changes)."""
@@ -168,20 +179,49 @@ class Refresher:
         run_id = str(live.run["runId"])
         users, now = changed_users(self.db, run_id, since or live.since)
         out = RefreshSummary(run_id=run_id, now=now)
-        prop = live.run.get("embeddingProperty")
         for lo, hi in spans(len(users), self.batch_users):
-            history = read_histories(self.db, users[lo:hi])
-            lists = fold_lists(live.model, live.idmap, history, int(live.run["k"]),
-                               with_vectors=prop is not None)
-            self.lease.check()
-            version = next_version(self.db, self.lease, run_id)
-            out.edges += write_lists(self.db, self.lease, run_id, version, lists)
-            out.users += switch_users(self.db, self.lease, run_id, version, lists, history, prop)
-            out.personalised += sum(1 for m in lists.movies if m)
+            self._refresh_isolated(live, users[lo:hi], out)
         out.visible_seconds = time.perf_counter() - t0
         out.deleted = delete_superseded(self.db, self.grace_s)
         out.seconds = time.perf_counter() - t0
         return out
+
+    def _refresh_users(self, live: _Loaded, users: list[int], out: RefreshSummary) -> None:
+        run_id, prop = str(live.run["runId"]), live.run.get("embeddingProperty")
+        history = read_histories(self.db, users)
+        lists = fold_lists(live.model, live.idmap, history, int(live.run["k"]),
+                           with_vectors=prop is not None)
+        self.lease.check()
+        version = next_version(self.db, self.lease, run_id)
+        out.edges += write_lists(self.db, self.lease, run_id, version, lists)
+        out.users += switch_users(self.db, self.lease, run_id, version, lists, history, prop)
+        out.personalised += sum(1 for m in lists.movies if m)
+
+    def _refresh_isolated(self, live: _Loaded, users: list[int], out: RefreshSummary) -> None:
+        """Refresh ``users``; one user whose data or scores fail cannot stop the others.
+
+        A batch that fails for a reason other than the server (a statement refused on one
+        user's data, a fold-in that scores NaN) is retried user by user; a user that still
+        fails keeps the list they have and is reported once. Server and lease failures
+        propagate: the whole pass is retried.
+        """
+        try:
+            self._refresh_users(live, users, out)
+        except (NotCurrentError, LeaseLostError, GraphConnectionError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolated below, user by user
+            cause = translate(exc)
+            if isinstance(cause, GraphConnectionError) or is_transient(exc):
+                raise
+            if len(users) > 1:
+                for user in users:
+                    self._refresh_isolated(live, [user], out)
+                return
+            out.skipped.append(users[0])
+            message = str(cause or exc).splitlines()[0] if str(cause or exc) else type(exc).__name__
+            if self._skipped.get(users[0]) != message:
+                log.warning("user %s skipped, their list is kept: %s", users[0], message)
+            self._skipped[users[0]] = message
 
     def watch(self, interval_s: float = 1.0, duration_s: float | None = None,
               on_refresh: Callable[[RefreshSummary], None] | None = None,

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from engine.data.interactions import Interactions
-from engine.errors import ParameterError
+from engine.errors import ParameterError, ReelGraphError
 from engine.evaluate.metrics import mask_seen, top_k
 from engine.models.history import FitHistory
 
@@ -53,12 +53,16 @@ if TYPE_CHECKING:
     #: ``(FeatureStore, GraphStore)`` pair (models with ``reads_stores``).
     GraphInput: TypeAlias = HeteroData | tuple[FeatureStore, GraphStore]
 
-__all__ = ["GraphInput", "Recommender", "Task"]
+__all__ = ["CorruptCheckpointError", "GraphInput", "Recommender", "Task"]
 
 log = logging.getLogger(__name__)
 
 Task = Literal["ranking", "rating"]
 R = TypeVar("R", bound="Recommender")
+
+
+class CorruptCheckpointError(ReelGraphError):
+    """A saved model's arrays hold values no fit produces (NaN): it is refused, not served."""
 
 
 class Recommender(abc.ABC):
@@ -287,6 +291,10 @@ class Recommender(abc.ABC):
                 shape=(model.num_users, model.num_items),
             )
             state = {k[len("state__") :]: z[k] for k in z.files if k.startswith("state__")}
+        bad = sorted(k for k, v in state.items() if v.dtype.kind in "fc" and np.isnan(v).any())
+        if bad:
+            raise CorruptCheckpointError(f"{path / 'state.npz'}: {', '.join(bad)} hold NaN; the "
+                                         "checkpoint is corrupt (train the run again)")
         model._load_state(state)
         return model
 

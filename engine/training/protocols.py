@@ -65,6 +65,19 @@ def make_split(inter: Interactions, how: SplitName, *, ratio: float = 0.25, seed
     raise InputError(f"unknown split {how!r}")
 
 
+def check_split(split: Split) -> None:
+    """Raise :class:`InputError` unless some user has both training and test ratings.
+
+    Metrics average over users with test ratings, ranked with their training ratings: with
+    no such user every metric is NaN, so ``engine evaluate`` stops before fitting anything.
+    """
+    if not len(np.intersect1d(split.train.user, split.test.user)):
+        raise InputError(
+            f"the split leaves no user with both training and test ratings ({len(split.train)} "
+            f"training, {len(split.test)} test); nothing to evaluate: load more ratings or "
+            "choose another --split")
+
+
 def validation_carve_for(how: SplitName) -> Carve:
     """The validation carve that follows the same rule as the test split ``how``."""
     if how in ("temporal-last-n", "temporal-fraction"):
@@ -122,7 +135,9 @@ def evaluate_holdout(export: Export, name: str, params: dict[str, Any] | None, s
     """Select on validation (carved from train), refit on train, measure on test.
 
     ``graph_for`` builds each fit's training graph (default: in-memory ``HeteroData``).
+    A split with no user in both train and test: :class:`InputError` (:func:`check_split`).
     """
+    check_split(split)
     selected = select_on_validation(export, split.train, name, params, valid_ratio=valid_ratio,
                                     seed=seed, tune=tune, k=min(ks), carve=carve, last_n=last_n,
                                     graph_for=graph_for)

@@ -1,4 +1,8 @@
-"""matplotlib on the non-interactive Agg backend (no display needed), imported lazily."""
+"""matplotlib on the non-interactive Agg backend (no display needed), imported lazily.
+
+Every picture draws text from the data (titles, genres, tags): mathtext and TeX are off, so
+a ``$`` is a dollar sign and a title like ``$\\badcmd$`` is drawn as written, never parsed.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,18 @@ from typing import Any
 
 
 def pyplot() -> Any:
-    """``matplotlib.pyplot`` with the Agg backend selected."""
+    """``matplotlib.pyplot`` with the Agg backend selected and text drawn literally (:data:`PLAIN_TEXT`)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams.update({"text.parse_math": False, "text.usetex": False})
     import matplotlib.pyplot as plt
 
     return plt
+
+
+#: Keyword arguments for a text artist drawn from data: no mathtext, no TeX (``$`` is literal).
+PLAIN_TEXT: dict[str, Any] = {"parse_math": False, "usetex": False}
 
 
 def save(fig: Any, path: Any, dpi: int = 110) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import networkx as nx
 
-from engine.viz._mpl import pyplot, save
+from engine.viz._mpl import PLAIN_TEXT, pyplot, save
 
 COLOURS = {"user": "#d62728", "rec": "#1f77b4", "favourite": "#2ca02c", "similar": "#9467bd"}
 GENRE_COLOUR = "#ff7f0e"
@@ -206,10 +206,10 @@ def draw_png(g: nx.DiGraph, path: Path, *, title: str = "") -> Path:
                                     ec=COLOURS[kind], lw=1.4, zorder=2))
         ax.text(left + 0.03, y, box_text(g, n, 26 if x == 0.0 else 52 if x == 1.0 else 40), ha="left",
                 va="center", zorder=3, fontsize=9 if kind in ("user", "rec") else 8.5,
-                weight="bold" if kind == "user" else "normal")
+                weight="bold" if kind == "user" else "normal", **PLAIN_TEXT)
         if kind == "rec" and shared_genres(g, n):
             ax.text(left + width - 0.03, y, " · ".join(shared_genres(g, n)), ha="right", va="center",
-                    fontsize=8, color=GENRE_COLOUR, weight="bold", zorder=3)
+                    fontsize=8, color=GENRE_COLOUR, weight="bold", zorder=3, **PLAIN_TEXT)
     ax.set_xlim(-0.05, 3.35)
     ax.set_ylim(rows - 0.5, -1.3)
     ax.set_axis_off()
@@ -223,7 +223,7 @@ def draw_png(g: nx.DiGraph, path: Path, *, title: str = "") -> Path:
     handles.append(Patch(fc=_tint(GENRE_COLOUR), ec=GENRE_COLOUR,
                          label="orange text in a box: genres it shares with the favourites (IN_GENRE)"))
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8.5, frameon=False)
-    ax.set_title(title or "recommendation subgraph", fontsize=12)
+    ax.set_title(title or "recommendation subgraph", fontsize=12, **PLAIN_TEXT)
     save(fig, path)
     return path
 

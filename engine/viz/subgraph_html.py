@@ -57,6 +57,16 @@ def _legend() -> str:
     return "<div class='legend'>" + "".join(edges) + "<br>" + "".join(boxes) + "</div>"
 
 
+def vis_text(text: str) -> str:
+    """``text`` for a vis-network label in ``multi: "html"`` mode, escaped exactly once.
+
+    That mode reads ``<b>``/``<i>``/``<code>`` tags and decodes only ``&lt;`` and ``&amp;``:
+    ``html.escape`` would show a title's ``>`` as a literal ``&gt;``, so only ``&`` and
+    ``<`` are escaped.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
 def _port(n: str, side: str) -> str:
     return f"{n}|{side}"
 
@@ -78,9 +88,9 @@ def write_html(g: nx.DiGraph, path: Path, *, title: str = "") -> Path:
     for n, (x, y) in pos.items():
         d = g.nodes[n]
         colour = COLOURS[d["kind"]]
-        label = html.escape(box_text(g, n, 24 if x == 0.0 else 52 if x == 1.0 else 44), quote=False)
+        label = vis_text(box_text(g, n, 24 if x == 0.0 else 52 if x == 1.0 else 44))
         if d["kind"] == "rec" and shared_genres(g, n):
-            label += "   <b>" + html.escape(" · ".join(shared_genres(g, n)), quote=False) + "</b>"
+            label += "   <b>" + vis_text(" · ".join(shared_genres(g, n))) + "</b>"
         net.add_node(n, label=label, title=d.get("hover", d["label"]),
                      shape="box", x=_COLUMN_X[x], y=y * _ROW_PX, kind=d["kind"], physics=False,
                      color={"background": _tint(colour), "border": colour,

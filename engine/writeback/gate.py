@@ -53,8 +53,26 @@ def gate_record(model: str, task: str, valid: Mapping[str, float], baseline_valu
             "baselineValue": float(baseline_value), "higherIsBetter": higher, "passed": passed}
 
 
-def check_gate(metrics: Mapping[str, Any], run_id: str, *, force: bool = False) -> None:
-    """Raise :class:`QualityGateError` unless the run passes its gate (see the module docstring)."""
+def _passes(gate: Mapping[str, Any], model: str | None) -> bool:
+    """Whether a stored verdict holds on its own numbers (a ``passed`` flag alone is not trusted)."""
+    value, base = gate.get("value"), gate.get("baselineValue")
+    if not _finite(value):
+        return False
+    if model is not None and model == gate.get("baseline"):
+        return True  # the baseline itself only has to score a finite metric
+    if not _finite(base):
+        return False
+    v, b = float(value), float(base)  # type: ignore[arg-type]
+    return v > b if gate.get("higherIsBetter", True) else v < b
+
+
+def check_gate(metrics: Mapping[str, Any], run_id: str, *, model: str | None = None,
+               force: bool = False) -> None:
+    """Raise :class:`QualityGateError` unless the run passes its gate (see the module docstring).
+
+    A stored ``passed`` is re-checked against the stored numbers (``model``: the run's
+    model, which may be the baseline itself), so an edited or NaN record cannot pass.
+    """
     gate = metrics.get("gate")
     if gate is None:
         valid = metrics.get("valid")
@@ -64,7 +82,7 @@ def check_gate(metrics: Mapping[str, Any], run_id: str, *, force: bool = False) 
         if _finite(valid.get(metric)):
             return
         reason = f"its validation {metric} is {valid.get(metric)!r}, not a finite number"
-    elif gate.get("passed"):
+    elif gate.get("passed") and _passes(gate, model):
         return
     elif not _finite(gate.get("value")):
         reason = f"its validation {gate['metric']} is {gate.get('value')!r}, not a finite number"

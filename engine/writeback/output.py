@@ -67,6 +67,7 @@ class RunOutput:
         if k < 1:
             raise ValueError("rec_items must hold at least one recommendation per user")
         self.rec_scores = _as(self.rec_scores, np.float32, "rec_scores", (n_users, k))
+        _check_scores(self.rec_scores, "rec_scores")
         if self.rec_ratings is not None:
             self.rec_ratings = _as(self.rec_ratings, np.float32, "rec_ratings", (n_users, k))
         if self.rec_reasons is not None:
@@ -92,6 +93,7 @@ class RunOutput:
             ks = self.similar_items.shape[1]
             self.similar_scores = _as(self.similar_scores, np.float32, "similar_scores",
                                       (n_movies, ks))
+            _check_scores(self.similar_scores, "similar_scores")
             _check_indices(self.similar_items, n_movies, "similar_items")
 
     def fingerprint(self) -> str:
@@ -129,6 +131,15 @@ def _as(value: Any, dtype: type, name: str, shape: tuple[int | None, ...]) -> np
     if np.issubdtype(np.dtype(dtype), np.integer) and not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"{name} must hold integers, got {arr.dtype}")
     return arr.astype(dtype, copy=False)
+
+
+def _check_scores(scores: np.ndarray, name: str) -> None:
+    """Scores are finite, or ``-inf`` where a row has fewer entries than its width (padding)."""
+    bad = np.isnan(scores) | np.isposinf(scores)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(f"{name} holds NaN or +inf ({int(bad.sum()):,} values, first in row {row}): "
+                         "the model diverged; nothing of it is written")
 
 
 def _check_indices(items: np.ndarray, n: int, name: str) -> None:

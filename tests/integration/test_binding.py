@@ -1,8 +1,9 @@
 """Issue 11 items 1 and 3 on a real server: runs are bound to their dataset; the quality gate.
 
 * A run trained on one dataset is refused (exit 2, nothing written) by a graph that holds
-  another one, the same one with other content, or ids the run does not know; ``--force``
-  is the documented override. ``engine train``'s own write-back is checked the same way.
+  another one, the same one with other content, or where ids the run knows are gone;
+  ``--force`` is the documented override. Users who arrive after the export (live
+  traffic) do not unbind a run (issue 29 item 2). ``engine train``'s own write-back is checked the same way.
 * A run whose validation metric does not beat popularity's on the same split is saved but
   not made current; ``engine writeback RUN --force`` still switches to it.
 * ``--no-writeback`` saves ``runs/RUN/writeback/``, which ``engine writeback`` writes later.
@@ -73,10 +74,6 @@ def test_same_name_other_content_or_unknown_ids_are_refused(neo4j_server, clean_
     out = trained_here(clean_graph, "b-small")
     run_dir = save_run_output(out, tmp_path / "b-small")
 
-    clean_graph.execute_query("CREATE (:User {userId: 777777})")  # ids the run does not know
-    result = engine(neo4j_server.settings, "writeback", str(run_dir), "--no-progress")
-    assert result.exit_code == 2 and "holds ids the run does not know" in result.output, result.output
-    clean_graph.execute_query("MATCH (u:User {userId: 777777}) DELETE u")
     movie = int(out.idmap.movies[0])
     clean_graph.execute_query("MATCH (m:Movie {movieId: $m}) DETACH DELETE m", m=movie)
     result = engine(neo4j_server.settings, "writeback", str(run_dir), "--no-progress")
@@ -96,6 +93,14 @@ def test_same_name_other_content_or_unknown_ids_are_refused(neo4j_server, clean_
 
     load_dataset(Runner(clean_graph), read_movielens(FIXTURES / "ml-latest-small"), replace=True,
                  progress=False)  # the release it was trained on, reloaded: the same ids again
+    result = engine(neo4j_server.settings, "writeback", str(run_dir), "--no-progress")
+    assert result.exit_code == 0, result.output
+
+    # Issue 29 item 2: a user who signed up after the run was trained (engine rate creates
+    # users) does not unbind it: re-activating the run still works.
+    result = engine(neo4j_server.settings, "rate", "--user", "777777", "--movie", str(movie),
+                    "--rating", "4")
+    assert result.exit_code == 0, result.output
     result = engine(neo4j_server.settings, "writeback", str(run_dir), "--no-progress")
     assert result.exit_code == 0, result.output
 
@@ -123,12 +128,14 @@ def test_train_write_back_refuses_a_graph_that_changed_and_the_quality_gate(  # 
     assert result.exit_code == 0, result.output
     assert q(clean_graph, "MATCH (r:ModelRun {current: true}) RETURN r.runId AS id")[0]["id"] == run_dir.name
 
-    # The graph changes while the model trains (another load): train's write-back refuses.
+    # The graph changes while the model trains: a movie the run knows is deleted, so
+    # train's write-back refuses ...
     real = train_job.fit_production
+    change = [("MATCH (m:Movie) WITH m ORDER BY m.movieId LIMIT 1 DETACH DELETE m", {})]
 
     def meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
         prod = real(*args, **kwargs)
-        clean_graph.execute_query("CREATE (:Movie {movieId: 424242, title: 'Loaded meanwhile'})")
+        clean_graph.execute_query(change[0][0], change[0][1])
         return prod
 
     monkeypatch.setattr(train_job, "fit_production", meanwhile)
@@ -136,8 +143,20 @@ def test_train_write_back_refuses_a_graph_that_changed_and_the_quality_gate(  # 
     result = engine(neo4j_server.settings, "train", "--model", "popularity", "--no-progress",
                     "--out", str(runs))
     assert result.exit_code == 2, result.output
-    assert "holds ids the run does not know" in result.output and "The run is in" in result.output
+    assert "of its movies are not in the graph" in result.output and "The run is in" in result.output
     assert q(clean_graph, "MATCH (r:ModelRun {current: true}) RETURN r.runId AS id")[0]["id"] == run_dir.name
+
+    # ... while live traffic (issue 29 item 2: a new user rates after the export) does not.
+    movie = q(clean_graph, "MATCH (m:Movie) RETURN min(m.movieId) AS m")[0]["m"]
+    change[0] = ("MATCH (m:Movie {movieId: $m}) MERGE (u:User {userId: 900001}) "
+                 "MERGE (u)-[:RATED {rating: 5.0, timestamp: 1700000000, ratedAt: datetime()}]->(m)",
+                 {"m": movie})
+    shutil.rmtree(runs)
+    result = engine(neo4j_server.settings, "train", "--model", "popularity", "--no-progress",
+                    "--out", str(runs))
+    assert result.exit_code == 0, result.output
+    (new_run,) = list(runs.iterdir())
+    assert q(clean_graph, "MATCH (r:ModelRun {current: true}) RETURN r.runId AS id")[0]["id"] == new_run.name
 
 
 def test_no_writeback_saves_a_run_that_can_be_written_later(neo4j_server, clean_graph,  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 import urllib.request
 from pathlib import Path
 
@@ -162,7 +163,9 @@ def test_initial_password_reaches_neo4j_admin_exactly_through_the_argfile(
     runtime = ensure_runtime(server.cache_dir)
     server._write_conf(runtime)
     server._set_initial_password(runtime)
-    line = (server.home / "data" / "dbms" / "auth.ini").read_text().strip()
+    auth = server.home / "data" / "dbms" / "auth.ini"
+    assert stat.S_IMODE(auth.stat().st_mode) == 0o600, "issue 29: the password hash is private"
+    line = auth.read_text().strip()
     user, credential, _ = line.split(":")
     algorithm, digest, salt, iterations = credential.split(",")
     assert (user, algorithm) == ("neo4j", "SHA-256")

@@ -135,3 +135,111 @@ def test_fold_lists_give_reasons_for_a_sequence_model() -> None:
     first = lists.vectors[0]
     assert first is not None and len(first) == 2  # the low-pass factors are the user vector
     assert lists.vectors[1] is None and lists.movies[1] == []  # no known movie: no vector, cold start
+
+
+# -- issue 29 item 6: `engine rate --file` is as strict as the loader --------------------------------
+
+def test_a_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbfuserId,movieId,rating,timestamp\r\n1,2,3.5,100\r\n")
+    (row,) = read_ratings_csv(f)
+    assert (row.user_id, row.movie_id, row.rating, row.timestamp) == (1, 2, 3.5, 100)
+    assert row.where == f"{f} line 2"
+
+
+def test_latin1_bytes_are_a_one_line_input_error_naming_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.csv"
+    f.write_bytes(b"userId,movieId,rating\n1,2,3\n1,3,4 caf\xe9\n")
+    with pytest.raises(InputError) as err:
+        read_ratings_csv(f)
+    message = str(err.value)
+    assert message.startswith(f"{f} line 3: ") and "expected UTF-8" in message
+    assert "\n" not in message
+
+
+def test_a_pair_given_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    f = tmp_path / "twice.csv"
+    f.write_text("userId,movieId,rating\n1,2,3\n1,3,4\n\n1,2,5\n")
+    with pytest.raises(InputError) as err:
+        read_ratings_csv(f)
+    assert str(err.value).startswith(f"{f} line 5: userId 1, movieId 2 already given on line 2; ")
+
+
+@pytest.mark.parametrize("stamp", ["-1", str(2**35 + 1), "1700000000000", "1700000000000000",
+                                   "1700000000000000000"])
+def test_a_timestamp_that_is_not_epoch_seconds_is_refused(tmp_path: Path, stamp: str) -> None:
+    f = tmp_path / "ms.csv"
+    f.write_text(f"userId,movieId,rating,timestamp\n1,2,3,1700000000\n1,3,4,{stamp}\n")
+    with pytest.raises(InputError) as err:
+        read_ratings_csv(f)
+    assert str(err.value).startswith(f"{f} line 3: timestamp {stamp} is not epoch seconds (0 to 2^35); ")
+
+
+def test_the_timestamp_bound_is_one_constant() -> None:
+    from engine import schema
+    from engine.data import new_ratings
+
+    assert schema.MAX_TIMESTAMP == 2**35
+    assert new_ratings.MAX_TIMESTAMP is schema.MAX_TIMESTAMP
+    with pytest.raises(InputError, match="is not epoch seconds"):
+        check_ratings([NewRating(1, 1, 4.0, 2**35 + 1, "command line")], HALF_STARS, {1})
+    check_ratings([NewRating(1, 1, 4.0, 2**35, "command line")], HALF_STARS, {1})
+
+
+def test_the_scale_check_is_exact() -> None:
+    assert not WHOLE_STARS.allows(4.0000000001) and not HALF_STARS.allows(4.0000000001)
+    assert not HALF_STARS.allows(4.5000000001) and not WHOLE_STARS.allows(3.9999999999)
+    assert HALF_STARS.allows(4.5) and WHOLE_STARS.allows(4.0) and WHOLE_STARS.allows(float("4"))
+    with pytest.raises(InputError, match="off the loaded release's scale"):
+        check_ratings([NewRating(1, 1, 4.0000000001, 0, "f line 2")], WHOLE_STARS, {1})
+
+
+class _FakeRunner:
+    def __init__(self, driver: object, database: str) -> None:
+        pass
+
+    def read(self, name: str, **_: object) -> list[dict[str, object]]:
+        assert name == "load/dataset_get"
+        return [{"name": "ml-latest-small"}]
+
+
+def test_rate_checks_everything_then_writes_batch_by_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    import engine.jobs.rate as job
+    from engine.settings import Neo4jSettings
+
+    batches: list[list[int]] = []
+
+    def write(db: object, users: list[int], movies: list[int], ratings: list[float],
+              stamps: list[int]) -> int:
+        batches.append(users)
+        return len(users)
+
+    monkeypatch.setattr(job, "open_driver", lambda _s: contextlib.nullcontext(None))
+    monkeypatch.setattr(job, "Runner", _FakeRunner)
+    monkeypatch.setattr(job, "known_movies", lambda _db, ids: {1})
+    monkeypatch.setattr(job, "write_ratings", write)
+    settings = Neo4jSettings("bolt://127.0.0.1:1", "neo4j", "x")
+    good = [NewRating(u, 1, 4.0, 0, f"f line {u + 2}") for u in range(5)]
+    assert job.rate(settings, good, batch_size=2) == 5
+    assert batches == [[0, 1], [2, 3], [4]]
+    batches.clear()
+    with pytest.raises(InputError, match="f line 9: rating 4.25"):  # the last row is bad: nothing written
+        job.rate(settings, [*good, NewRating(9, 1, 4.25, 0, "f line 9")], batch_size=2)
+    assert batches == []
+    with pytest.raises(InputError, match="movieId 7 is not in the graph"):
+        job.rate(settings, [*good, NewRating(9, 7, 4.0, 0, "f line 9")], batch_size=2)
+    assert batches == []
+
+
+def test_rate_help_offers_batch_size_and_says_batches_commit_one_by_one() -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    result = CliRunner().invoke(cli, ["rate", "--help"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "--batch-size" in text and "50000" in text.replace(",", "")
+    assert "one by one" in text

@@ -55,6 +55,13 @@ CASES = [
          "timestamp not an integer", "ratings"),
     Case("csv-timestamp-fraction", "ml-latest-small", "ratings.csv", 12,
          b"3,2,4.0,964982703.5", "timestamp not an integer", "ratings"),
+    # issue 29 item 6: a timestamp must be epoch seconds, 0 to 2^35 (engine.schema.MAX_TIMESTAMP)
+    Case("csv-timestamp-microseconds", "ml-latest-small", "ratings.csv", 11,
+         b"2,9,4.0,1700000000000000", "timestamp not epoch seconds", "ratings"),
+    Case("csv-timestamp-milliseconds", "ml-latest-small", "ratings.csv", 11,
+         b"2,9,4.0,1700000000000", "timestamp not epoch seconds", "ratings"),
+    Case("csv-timestamp-negative", "ml-latest-small", "ratings.csv", 12, b"3,2,4.0,-5",
+         "timestamp not epoch seconds", "ratings"),
     Case("csv-unknown-movie", "ml-latest-small", "ratings.csv", 5, b"1,99,4.0,881031679",
          "rating for an unknown movie", "ratings"),
     Case("csv-duplicate-pair", "ml-latest-small", "ratings.csv", 10, b"2,1,3.0,964982703",
@@ -78,6 +85,9 @@ CASES = [
          "rating outside the scale", "ratings"),
     Case("100k-space-separated", "ml-100k", "u.data", 2, lambda s: s.replace(b"\t", b" "),
          "wrong field count (got 1)", "ratings"),
+    Case("100k-timestamp-nanoseconds", "ml-100k", "u.data", 2,
+         lambda s: s.rsplit(b"\t", 1)[0] + b"\t1700000000000000000", "timestamp not epoch seconds",
+         "ratings"),
     Case("100k-unknown-user", "ml-100k", "u.data", 3, lambda s: b"99" + s[s.index(b"\t"):],
          "rating by an unknown user", "ratings"),
     Case("100k-genre-flag", "ml-100k", "u.item", 11, lambda s: s[:-1] + b"2",
@@ -92,6 +102,8 @@ CASES = [
          "ratings"),
     Case("1m-rating-zero", "ml-1m", "ratings.dat", 4, b"1::4::0::881031679",
          "rating outside the scale", "ratings"),
+    Case("1m-timestamp-too-late", "ml-1m", "ratings.dat", 5, b"1::5::3::2199023255553",
+         "timestamp not epoch seconds", "ratings"),
     Case("1m-occupation", "ml-1m", "users.dat", 8, b"8::F::35::25::02139",
          "unknown occupation code", "users"),
     Case("1m-age-code", "ml-1m", "users.dat", 8, b"8::F::30::2::02139", "unknown age code",
@@ -266,3 +278,41 @@ def test_load_error_pickles() -> None:
 def test_bad_on_error_value() -> None:
     with pytest.raises(ValueError, match="on_error"):
         read_movielens(FIXTURES / "ml-100k", on_error="ignore")  # type: ignore[arg-type]
+
+
+def test_the_timestamp_bound_is_inclusive_and_shared_with_engine_rate(tmp_path: Path) -> None:
+    from engine.schema import MAX_TIMESTAMP
+    from loader import parse
+
+    assert parse.MAX_TIMESTAMP is MAX_TIMESTAMP == 2**35
+    path, _ = damaged_copy(tmp_path, "ml-latest-small", "ratings.csv", 11, b"2,9,4.0,34359738368")
+    ratings = read_movielens(path).ratings
+    assert ratings[(ratings.userId == 2) & (ratings.movieId == 9)]["timestamp"].tolist() == [2**35]
+    path.joinpath("ratings.csv").write_bytes(
+        path.joinpath("ratings.csv").read_bytes().replace(b"2,9,4.0,34359738368", b"2,9,4.0,0"))
+    assert 0 in read_movielens(path).ratings["timestamp"].tolist()
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_folder_with_two_formats_is_refused_naming_both(tmp_path: Path, zipped: bool) -> None:
+    """Issue 29 item 7: ml-100k's u.* files beside CSV files are not silently loaded as ml-100k."""
+    import zipfile
+
+    folder = tmp_path / "mixed"
+    shutil.copytree(FIXTURES / "ml-100k", folder)
+    for member in ("ratings.csv", "movies.csv"):
+        shutil.copy(FIXTURES / "ml-latest-small" / member, folder / member)
+    path = folder
+    if zipped:
+        path = tmp_path / "mixed.zip"
+        with zipfile.ZipFile(path, "w") as zf:
+            for f in sorted(folder.iterdir()):
+                zf.write(f, f"mixed/{f.name}")
+    with pytest.raises(LoadError) as err:
+        read_movielens(path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(path) in message
+    assert "ml-100k" in message and "u.data" in message
+    assert "CSV" in message and "ratings.csv" in message
+    assert err.value.reject.line == 0

@@ -68,3 +68,67 @@ def test_selection_uses_the_carve_and_refit_sees_every_rating(carve: str) -> Non
     assert sel.valid["ndcg@10"] == best
     prod = fit_production(exp, "ease", None, valid_ratio=0.2, carve=carve)  # type: ignore[arg-type]
     assert prod.model._seen is not None and prod.model._seen.nnz == len(exp.interactions)
+
+
+def _tiny_export(users: list[int], items: list[int]) -> Export:
+    n_users, n_items = max(users) + 1, max(items) + 1
+    inter = Interactions(np.array(users, np.int64), np.array(items, np.int64),
+                         np.full(len(users), 4.0, np.float32), np.arange(len(users), dtype=np.int64),
+                         n_users, n_items)
+    idmap = IdMap(np.arange(1, n_users + 1), np.arange(1, n_items + 1))
+    movies = pd.DataFrame({"movieId": idmap.movies, "title": [f"M{m}" for m in idmap.movies],
+                           "year": 2000, "genres": [["Drama"]] * n_items})
+    users_frame = pd.DataFrame({"userId": idmap.users, "gender": None, "age": None, "occupation": None})
+    return Export(idmap, inter, movies, users_frame, Selection())
+
+
+@pytest.mark.parametrize(("users", "items", "how"), [
+    ([0], [0], "random"),  # one rating: train or test is empty
+    ([0], [0], "temporal-last-n"),
+    ([0, 1], [0, 1], "random"),  # one rating per user: no user has both
+    ([0, 0, 1], [0, 1, 1], "temporal-cutoff"),  # train and test users disjoint
+])
+def test_a_split_with_nothing_to_evaluate_is_an_input_error_before_any_fit(
+        users: list[int], items: list[int], how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 29 item 11: not all-NaN metrics and exit 0, but one line, exit 2, nothing fitted."""
+    from engine.errors import InputError
+    from engine.training import protocols
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was fitted")
+
+    monkeypatch.setattr(protocols, "select_on_validation", no_fit)
+    monkeypatch.setattr(protocols, "fit_model", no_fit)
+    exp = _tiny_export(users, items)
+    if how == "temporal-cutoff":  # user 0's ratings before the cutoff, user 1's after
+        exp.interactions.timestamp[:] = [0, 1, 10]
+    split = make_split(exp.interactions, how, cutoff=5)  # type: ignore[arg-type]
+    with pytest.raises(InputError) as err:
+        evaluate_holdout(exp, "ease", None, split, protocol={}, ks=(10,))
+    message = str(err.value)
+    assert "nothing to evaluate" in message and "\n" not in message
+    assert err.value.exit_code == 2
+
+
+def test_engine_evaluate_on_one_rating_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+    from engine.jobs import evaluate as job
+
+    def export(*args: object, **kwargs: object) -> tuple[Export, str, None, None]:
+        exp = _tiny_export([0], [0])
+        exp.stats.update(edges=1, users=1, movies=1, seconds=0.1, edges_per_second=10.0)
+        return exp, "ml-latest-small", None, None
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("nothing may be fitted or projected")
+
+    monkeypatch.setattr(job, "export", export)
+    monkeypatch.setattr(job, "evaluate_holdout", never)
+    monkeypatch.setattr("engine.jobs.gds.open_graph_for", never)
+    result = CliRunner(env={"NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": "x"}).invoke(
+        cli, ["evaluate", "--model", "ease", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "nothing to evaluate" in errors[0], result.output

@@ -31,6 +31,20 @@ def test_gate_record_ranking_rating_and_the_baseline_itself() -> None:
     assert not gate_record("i_autorec", "rating", {"rating_rmse": 1.2}, 1.15, "global mean")["passed"]
 
 
+def test_a_stored_pass_is_rechecked_against_its_numbers() -> None:
+    """Issue 29 item 5: a gate record saying passed with a NaN metric (or beaten) is refused."""
+    good = gate_record("ease", "ranking", {"ndcg@10": 0.30}, 0.25, "popularity")
+    check_gate({"gate": good}, "r1", model="ease")
+    for forged in ({**good, "value": float("nan")}, {**good, "value": 0.1},
+                   {**good, "baselineValue": float("nan")}):
+        with pytest.raises(QualityGateError, match="was not made current"):
+            check_gate({"gate": forged}, "r1", model="ease")
+    base = gate_record("popularity", "ranking", {"ndcg@10": 0.25}, 0.25, "popularity")
+    check_gate({"gate": base}, "r1", model="popularity")  # the baseline itself passes
+    with pytest.raises(QualityGateError, match="not a finite number"):
+        check_gate({"gate": {**base, "value": float("nan")}}, "r1", model="popularity")
+
+
 def test_check_gate_refuses_unless_forced() -> None:
     bad = {"gate": gate_record("ease", "ranking", {"ndcg@10": 0.0}, 0.25, "popularity")}
     with pytest.raises(QualityGateError, match=r"ndcg@10 0\.0000 does not beat popularity's 0\.2500"):

@@ -75,3 +75,28 @@ def test_poms_ship_as_package_data() -> None:
     assert "<artifactId>neo4j</artifactId>" in text and "neo4j-browser" in text
     assert "apoc-core" in runtime._pom_text("apoc-pom.xml")
     assert runtime.NEO4J_VERSION in text
+
+
+def test_java_and_maven_run_without_neo4j_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 29 item 10: no JVM ReelGraph starts (java -version, Maven) sees NEO4J_PASSWORD/NEO4J_AUTH."""
+    import subprocess
+
+    monkeypatch.setenv("NEO4J_PASSWORD", "hunter2")
+    monkeypatch.setenv("NEO4J_AUTH", "neo4j/hunter2")
+    envs: list[dict[str, str]] = []
+
+    def fake_run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        envs.append(kw.get("env"))  # type: ignore[arg-type]
+        return subprocess.CompletedProcess(argv, 0, "", 'openjdk version "17.0.2"')
+
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text("")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    monkeypatch.setattr(runtime.subprocess, "run", fake_run)
+    assert runtime.find_java() == (str(java), 17)
+    runtime._mvn_copy("mvn", "<project/>", tmp_path / "out", tmp_path)
+    assert len(envs) == 2
+    for env in envs:
+        assert env is not None and "PATH" in env
+        assert "NEO4J_PASSWORD" not in env and "NEO4J_AUTH" not in env

@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -177,3 +178,78 @@ def test_index_has_a_title_and_human_captions(tmp_path: Path) -> None:
     page = (tmp_path / "index.html").read_text()
     assert "<title>ReelGraph: user 1</title>" in page and "<h1>ReelGraph: user 1</h1>" in page
     assert "<th>NDCG@10</th><td>0.3094</td>" in page and "{" not in page.split("</style>")[1]
+
+
+# -- issue 29 item 8: titles are text, never markup ----------------------------------------------------
+
+ODD_TITLE = r"$\badcmd$ Money > Sense & <b>Bold</b> (2001)"
+
+
+def _odd_graph() -> nx.DiGraph:
+    recs = [dict(r, title=ODD_TITLE if i == 0 else r["title"]) for i, r in enumerate(RECS)]
+    paths = [dict(p, because=[dict(b, title=r"Cost: $5 \$ $\frac{a}{$") for b in p["because"]])
+             for p in PATHS]
+    return subgraph.build_graph(1, recs, paths, [{"userId": 7, "score": 0.93}])
+
+
+def test_subgraph_png_draws_dollar_signs_literally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.text import Text
+
+    drawn: list[str] = []
+    real_save = subgraph.save
+
+    def save(fig: object, path: Path) -> None:
+        texts = [t for t in fig.findobj(Text) if "$" in t.get_text()]  # type: ignore[attr-defined]
+        assert texts and all(not t.get_parse_math() and not t.get_usetex() for t in texts)
+        drawn.extend(t.get_text() for t in texts)
+        real_save(fig, path)
+
+    monkeypatch.setattr(subgraph, "save", save)
+    subgraph.draw_png(_odd_graph(), tmp_path / "odd.png", title=r"user 1 $\badcmd$")
+    assert_png(tmp_path / "odd.png")
+    assert any(r"$\badcmd$" in t for t in drawn) and any(r"$\frac{a}{$" in t for t in drawn)
+
+
+def test_embedding_map_labels_dollar_titles_literally(toy: dict, tmp_path: Path) -> None:
+    labels = embedding.cluster(toy["vectors"], 6)
+    proj = embedding.choose_projection(toy["vectors"], toy["users"], labels, "pca")
+    names = embedding.genre_lift(labels, toy["genres"]).names()
+    titles = [ODD_TITLE] * len(toy["titles"])
+    embedding.plot_embedding_map(proj, embedding.main_genres(toy["genres"]), labels, names,
+                                 tmp_path / "map.png", titles=titles)
+    assert_png(tmp_path / "map.png")
+
+
+def _vis_decode(label: str) -> str:
+    """What vis-network's ``multi: "html"`` shows: <b>...</b> is markup, &lt; and &amp; the only entities."""
+    out, i = [], 0
+    while i < len(label):
+        for entity, char in (("&lt;", "<"), ("&amp;", "&")):
+            if label.startswith(entity, i):
+                out.append(char)
+                i += len(entity)
+                break
+        else:
+            for tag in ("<b>", "</b>"):
+                if label.startswith(tag, i):
+                    i += len(tag)
+                    break
+            else:
+                out.append(label[i])
+                i += 1
+    return "".join(out)
+
+
+def test_subgraph_html_escapes_titles_exactly_once(tmp_path: Path) -> None:
+    import json
+
+    subgraph_html.write_html(_odd_graph(), tmp_path / "odd.html", title="odd > titles")
+    page = (tmp_path / "odd.html").read_text()
+    nodes = json.loads(re.search(r"nodes = new vis\.DataSet\((.*?)\);\n", page).group(1))  # type: ignore[union-attr]
+    (label,) = [n["label"] for n in nodes if n["id"] == "m:100"]
+    assert "&gt;" not in label and "&amp;gt;" not in label
+    assert _vis_decode(label).startswith("#1  " + ODD_TITLE[:30])
+    assert _vis_decode(label).endswith("   Drama")  # the genre markup still is markup
+    (hover,) = [n["title"] for n in nodes if n["id"] == "m:100"]
+    assert hover.startswith(ODD_TITLE)  # a tooltip string is shown as text (innerText): not escaped
+    assert "<title>odd &gt; titles</title>" in page and "<h1>odd &gt; titles</h1>" in page

@@ -87,12 +87,22 @@ def test_missing_files_are_named(tmp_path) -> None:  # type: ignore[no-untyped-d
     ({"similar_scores": None}, r"similar_items and similar_scores must both be given"),
     ({"similar_items": np.zeros((4, 2), np.int64)}, r"similar_items has shape \[4, 2\], expected \[5, \*\]"),
     ({"run_id": " "}, r"run_id must be a non-empty string"),
+    # issue 29 item 5: NaN or +inf scores never become a run (-inf is padding and allowed)
+    ({"rec_scores": np.array([[1, np.nan], [1, 0], [1, 0]], np.float32)},
+     r"rec_scores holds NaN or \+inf \(1 values, first in row 0\)"),
+    ({"rec_scores": np.array([[1, 0], [1, 0], [np.inf, 0]], np.float32)}, r"first in row 2"),
+    ({"similar_scores": np.full((5, 2), np.nan, np.float32)}, r"similar_scores holds NaN or \+inf"),
     ({"rec_items": np.zeros((3, 0), np.int64), "rec_scores": np.zeros((3, 0), np.float32),
       "rec_ratings": None}, r"at least one recommendation"),
 ])
 def test_bad_shapes_are_clear_value_errors(over, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         make(**over)
+
+
+def test_minus_inf_padding_is_allowed() -> None:
+    out = make(rec_scores=np.array([[1, -np.inf], [1, 0], [1, 0]], np.float32))
+    assert np.isneginf(out.rec_scores[0, 1])
 
 
 def test_dtypes_are_coerced() -> None:
