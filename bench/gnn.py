@@ -12,6 +12,14 @@ Parts (``--parts``), each with its reference in the same run:
   Neo4j-backed ``(FeatureStore, GraphStore)`` on a private local Neo4j 5.26 (features
   fetched per batch): batches/s and positive edges/s, and the ratio; then one mini-batch
   training epoch through each.
+* ``workers`` -- loader throughput with DataLoader workers: the same training
+  ``LinkNeighborLoader`` (1024 triplets a batch by default) over the Neo4j-backed stores
+  (built from settings, so each worker opens its own driver) and over the in-memory
+  ``HeteroData``, each with ``num_workers`` 0, 1 and 2 (``fork``; one torch thread in every
+  process, as the DataLoader gives its workers), memory and store interleaved, in one run:
+  batches/s and seed (positive) edges/s after the first batch, the first batch's latency
+  (worker start), and the ratios store / memory and N workers / none. Written under
+  ``loader_workers``; ``--quick`` stops each configuration after 40 batches.
 * ``scale`` -- mini-batch ``hetero_sage`` at the SYNTHETIC ML-25M shape (162,541 users,
   59,047 movies, 25M ratings) in a child process: graph preparation, training under an
   edge budget (edges trained per second), layer-wise inference of every node, peak RSS
@@ -27,6 +35,7 @@ present). Without a GPU every figure is a CPU figure, and the run says so.
     python bench/gnn.py                              # all parts (~40 min on 2 cores)
     python bench/gnn.py --parts loader scale --scale-edges 1000000
     python bench/gnn.py --parts quality --protocols T1
+    python bench/gnn.py --parts workers --quick      # loader throughput, 0/1/2 workers (~1 min)
 
 Writes ``bench/results/gnn.json``. The scale graph is SYNTHETIC.
 """
@@ -34,6 +43,7 @@ Writes ``bench/results/gnn.json``. The scale graph is SYNTHETIC.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -170,6 +180,105 @@ def loader(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+# --------------------------------------------------------------------------- workers
+WORKER_COUNTS = (0, 1, 2)
+MEMORY, STORE = "in-memory HeteroData", "Neo4j FeatureStore/GraphStore"
+
+
+def _triplet_labels(train: Any) -> tuple[Any, Any]:
+    """The engine's training pairs (u, p), (u, n) interleaved and their labels (one epoch)."""
+    import torch
+
+    from engine.data.hetero import rated_pairs
+    from engine.models.losses import NegativeSampler
+
+    users, movies, _ = rated_pairs(train)
+    order = np.random.default_rng(0).permutation(len(users))
+    u, p = users[order], movies[order]
+    n = NegativeSampler(train, seed=1).sample(u)
+    index = torch.from_numpy(np.stack([np.repeat(u, 2), np.column_stack([p, n]).reshape(-1)]))
+    label = torch.from_numpy(np.tile(np.array([1.0, 0.0], np.float32), len(u)))
+    return index, label
+
+
+def _time_loader(source: Any, index: Any, label: Any, workers: int, batch_size: int,
+                 max_batches: int | None) -> dict[str, Any]:
+    import torch
+    from torch_geometric.loader import LinkNeighborLoader
+
+    from engine.models.hetero.sampling import neighbor_sampler
+    from engine.schema import RATES
+
+    nn_ = [10, 5]
+    torch.manual_seed(0)
+    extra: dict[str, Any] = ({"num_workers": workers, "multiprocessing_context": "fork",
+                              "timeout": 300} if workers else {})
+    ld = LinkNeighborLoader(source, nn_, edge_label_index=(RATES, index), edge_label=label,
+                            batch_size=2 * batch_size, shuffle=False,
+                            neighbor_sampler=neighbor_sampler(source, nn_), **extra)
+    t0 = time.perf_counter()
+    it = iter(ld)
+    next(it)  # worker start, each worker's first driver and batch
+    first_s = time.perf_counter() - t0
+    batches = edges = 0
+    t0 = time.perf_counter()
+    for batch in it:
+        batches += 1
+        edges += int(batch[RATES].edge_label.sum())
+        if max_batches is not None and batches >= max_batches:
+            break
+    dt = time.perf_counter() - t0
+    del it, ld  # the workers stop here, before the next configuration forks
+    gc.collect()
+    return {"workers": workers, "batches": batches, "seed_edges": edges, "seconds": dt,
+            "first_batch_s": first_s, "batches_per_s": batches / dt, "seed_edges_per_s": edges / dt}
+
+
+def loader_workers(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from bench.writeback import client_settings, local_server
+    from engine.graphdb import Runner, open_driver
+    from engine.graphdb.export import export_subgraph
+    from engine.jobs.stores import neo4j_graph_for
+    from engine.models.hetero.inputs import prepare_graph
+    from engine.training.selection import training_graph
+    from loader import bundled_dataset, read_movielens
+    from loader.ingest import load_dataset, wipe
+
+    max_batches = 40 if args.quick else None
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the DataLoader sets in its workers: tiny ops, no thread fight
+    out: dict[str, Any] = {"batch_size": args.worker_batch_size, "fanouts": [10, 5],
+                           "max_batches": max_batches, "start_method": "fork", "torch_threads": 1,
+                           "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+                           MEMORY: {}, STORE: {}}
+    with local_server(args) as local:
+        settings = client_settings(args, local)
+        with open_driver(settings) as driver:
+            wipe(Runner(driver), batch=10_000)
+            load_dataset(Runner(driver), read_movielens(bundled_dataset()), progress=False)
+            export = export_subgraph(driver, progress=False)
+        train = export.interactions
+        memory = prepare_graph(train, training_graph(export, train))
+        stores = neo4j_graph_for(settings, export)(train)  # settings: each worker its own driver
+        index, label = _triplet_labels(train)
+        for w in WORKER_COUNTS:  # memory and store interleaved: the same load on the machine
+            for name, source in ((MEMORY, memory), (STORE, stores)):
+                r = _time_loader(source, index, label, w, args.worker_batch_size, max_batches)
+                out[name][str(w)] = r
+                print(f"  {name:<30} num_workers={w}: {r['batches']} batches in {r['seconds']:.2f}s "
+                      f"({r['batches_per_s']:.1f}/s, {r['seed_edges_per_s']:,.0f} seed edges/s; "
+                      f"first batch {r['first_batch_s']:.2f}s)", flush=True)
+        stores[0].close()
+    torch.set_num_threads(threads)
+    out["store_over_memory"] = {str(w): out[STORE][str(w)]["seed_edges_per_s"]
+                                / out[MEMORY][str(w)]["seed_edges_per_s"] for w in WORKER_COUNTS}
+    out["store_over_store_0_workers"] = {str(w): out[STORE][str(w)]["seed_edges_per_s"]
+                                         / out[STORE]["0"]["seed_edges_per_s"] for w in WORKER_COUNTS}
+    return out
+
+
 # --------------------------------------------------------------------------- scale
 def scale_child(users: int, movies: int, ratings: int, edges: int, batch: int, device: str) -> None:
     import torch
@@ -263,6 +372,19 @@ def print_tables(res: dict[str, Any]) -> None:
                   f"{r['epoch_seconds']:.1f} |")
         print(f"| store / memory | | {lo['throughput_ratio_store_over_memory']:.2f}x | "
               f"{lo['epoch_ratio_store_over_memory']:.2f}x |")
+    if "loader_workers" in res:
+        lw = res["loader_workers"]
+        cap = f", first {lw['max_batches']} batches" if lw.get("max_batches") else ""
+        print(f"\n| ml-latest-small, LinkNeighborLoader ({lw['batch_size']} triplets, fanouts 10,5{cap}) "
+              "| num_workers | batches/s | seed edges/s | first batch s | store / memory | "
+              "vs 0 workers |\n|---|---|---|---|---|---|---|")
+        for name in (MEMORY, STORE):
+            for w in WORKER_COUNTS:
+                r = lw[name][str(w)]
+                ratio = f"{lw['store_over_memory'][str(w)]:.2f}x" if name == STORE else ""
+                base = lw[name]["0"]["seed_edges_per_s"]
+                print(f"| {name} | {w} | {r['batches_per_s']:.1f} | {r['seed_edges_per_s']:,.0f} | "
+                      f"{r['first_batch_s']:.2f} | {ratio} | {r['seed_edges_per_s'] / base:.2f}x |")
     if "scale" in res:
         s = res["scale"]
         print(f"\n| SYNTHETIC {s['users']:,} x {s['movies']:,}, {s['ratings']:,} ratings ({s['device']}) "
@@ -286,8 +408,8 @@ def print_tables(res: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", default=["loader", "scale", "quality", "lightgcn"],
-                        choices=["quality", "loader", "scale", "lightgcn"])
+    parser.add_argument("--parts", nargs="+", default=["loader", "workers", "scale", "quality", "lightgcn"],
+                        choices=["quality", "loader", "workers", "scale", "lightgcn"])
     parser.add_argument("--protocols", nargs="+", default=["P1", "T1", "T2"])
     parser.add_argument("--budget", type=float, default=300.0, help="quality: seconds per fit")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
@@ -295,6 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--fanouts", default="10,5", help="mini-batch in-neighbours per hop")
+    parser.add_argument("--worker-batch-size", type=int, default=1024,
+                        help="workers: triplets per batch")
+    parser.add_argument("--quick", action="store_true",
+                        help="workers: 40 batches per configuration (a check that it runs)")
     parser.add_argument("--fraction", type=float, default=1.0, help="scale: share of the 25M shape")
     parser.add_argument("--scale-edges", type=int, default=1_000_000,
                         help="scale: the edge budget of the mini-batch run")
@@ -322,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for part in args.parts:
         print(f"\n== {part}", flush=True)
-        res[part] = {"quality": quality, "loader": loader, "scale": scale, "lightgcn": lightgcn}[part](args)
+        key = "loader_workers" if part == "workers" else part
+        res[key] = {"quality": quality, "loader": loader, "workers": loader_workers, "scale": scale,
+                    "lightgcn": lightgcn}[part](args)
         previous.update(res)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(previous, indent=1, default=float))

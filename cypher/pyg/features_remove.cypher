@@ -1,6 +1,6 @@
-// Purpose: remove a feature property from every User or Movie node (the PyG FeatureStore's remove).
+// Purpose: remove a feature property from every User, Movie or Genre node (the PyG FeatureStore's remove).
 // Params:
-//   $label     STRING  'User' or 'Movie'
+//   $label     STRING  'User', 'Movie' or 'Genre'
 //   $property  STRING  the node property to remove
 // Example:
 //   :param {label: 'Movie', property: 'trainFeatures'}

@@ -1,6 +1,6 @@
 // Purpose: store a feature vector on each given user (the PyG FeatureStore's put; run before mini-batch training).
 // Params:
-//   $rows      LIST<MAP>  {id: userId, x: BYTES or LIST<FLOAT>} per user (the engine writes float32 bytes)
+//   $rows      LIST<MAP>  {id: userId, x: the value} per user: an INTEGER, FLOAT or BOOLEAN, a list of them, or float32 BYTES
 //   $property  STRING     the node property to set
 // Example:
 //   :param {property: 'trainFeatures', rows: [{id: 1, x: [0.5, -1.0]}]}

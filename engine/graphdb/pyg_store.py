@@ -2,35 +2,45 @@
 
 PyG's stock ``NeighborLoader`` and ``LinkNeighborLoader`` accept a ``(FeatureStore,
 GraphStore)`` pair instead of an in-memory ``HeteroData``. :func:`connect` gives that pair
-for the graph in Neo4j::
+for the graph in Neo4j (``docs/pyg-stores.md`` lists the loaders and options that work)::
 
-    feature_store, graph_store = connect(driver)          # topology pulled once
-    loader = NeighborLoader((feature_store, graph_store), num_neighbors=[10, 5],
-                            input_nodes=("user", None), batch_size=512,
-                            neighbor_sampler=neighbor_sampler((feature_store, graph_store),
-                                                              [10, 5]))
+    settings = Neo4jSettings.from_env()                   # password from the env or .env
+    feature_store, graph_store = connect(settings)        # topology pulled once
+    data = (feature_store, graph_store)
+    loader = NeighborLoader(data, num_neighbors=[10, 5], input_nodes="user",
+                            batch_size=512, num_workers=2,
+                            neighbor_sampler=neighbor_sampler(data, [10, 5]))
 
-* :class:`Neo4jGraphStore` -- the topology, pulled ONCE per edge type: ``rated`` /
-  ``rev_rated`` from RATED through the parallel-list export
-  (:func:`engine.graphdb.export.export_subgraph`), ``in_genre`` / ``rev_in_genre`` from
-  IN_GENRE, held as CSC (sorted by destination, then source) with the z-scored rating of
-  each user <-> movie edge in CSC order (:meth:`Neo4jGraphStore.edge_attr`).
+(``input_nodes="user"`` or ``("user", torch.arange(n))``: PyG 2.8.1 cannot size
+``("user", None)`` over a remote backend.)
+
+* :class:`~engine.graphdb.pyg_graph.Neo4jGraphStore` -- the topology, pulled ONCE per
+  edge type (``rated`` / ``rev_rated`` from RATED, ``in_genre`` / ``rev_in_genre`` from
+  IN_GENRE) as sorted CSC, with each user <-> movie edge's z-scored rating and int64
+  epoch-second ``timestamp`` in CSC order (:mod:`engine.graphdb.pyg_graph`).
 * :class:`Neo4jFeatureStore` -- node features fetched PER BATCH: the batch's node
-  indices become raw ``userId`` / ``movieId`` through the :class:`IdMap`, and one
-  parameterised query (``cypher/pyg/*_features.cypher``) per node type returns the node
-  property (a number, a float list, or float32 bytes) for all of them; a batch's node
-  types are fetched concurrently. ``put_tensor`` writes such a property as float32 bytes
-  (``cypher/pyg/*_features_write.cypher``; decoding bytes costs a third less than float
-  lists): ``engine train --store neo4j`` writes the train-fitted features as
-  ``trainFeatures`` before it trains.
+  indices become raw ``userId`` / ``movieId`` / genre ``name`` and one parameterised
+  query (``cypher/pyg/*_features.cypher``) per node type returns the node property for
+  all of them; a batch's node types are fetched concurrently. Every PyG index kind
+  works (``None``, slices, an int, a bool mask, tensors, numpy arrays); dtypes and
+  shapes round-trip (:mod:`engine.graphdb.pyg_values`: int64 stays int64). ``genre.x``
+  is the one-hot of the genre's index, as in the engine's ``HeteroData`` (computed, no
+  round trip); the graph store's edge ``timestamp`` and ``edge_attr`` of ``rated`` /
+  ``rev_rated`` are listed as edge-level attributes (``TensorAttr(edge_type, name)``),
+  which is how PyG's samplers find ``time_attr``. Only attributes that exist are listed.
+* Both stores pickle: the feature store holds a :class:`~engine.graphdb.pyg_worker.DriverHandle`
+  (settings, not a live driver) and each DataLoader worker opens its own driver, after
+  ``fork`` or ``spawn``. Build them from :class:`Neo4jSettings` for ``num_workers > 0``;
+  the password then travels to spawned workers inside the pickled settings only.
 
-An edge type or attribute the graph lacks, or a node without the property, is a one-line
-:class:`StoreError`.
+Anything the stores cannot serve is a one-line :class:`StoreError` (a ``KeyError``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -38,246 +48,347 @@ import neo4j
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import EdgeAttr, FeatureStore, GraphStore, TensorAttr
-from torch_geometric.typing import EdgeTensorType
+from torch_geometric.data import FeatureStore
 
-from engine.data.hetero import store_topology
-from engine.data.interactions import IdMap, Interactions
-from engine.data.selection import Export, Selection
-from engine.errors import ReelGraphError
+from engine.data.interactions import IdMap
+from engine.data.selection import Selection
+from engine.graphdb.pyg_graph import Neo4jGraphStore
+from engine.graphdb.pyg_values import (
+    Layout,
+    StoreError,
+    TensorAttr,
+    as_ours,
+    decode,
+    encode,
+    infer_layout,
+    resolve_index,
+)
+from engine.graphdb.pyg_worker import DriverHandle
 from engine.graphdb.runner import Runner, spans
-from engine.schema import RATED_BY, RATES, TRAIN_FEATURES, EdgeType, NodeType
+from engine.schema import TRAIN_FEATURES, NodeType
+from engine.settings import Neo4jSettings
 
-__all__ = ["Neo4jFeatureStore", "Neo4jGraphStore", "StoreError", "connect"]
+__all__ = ["Neo4jFeatureStore", "Neo4jGraphStore", "StoreError", "TensorAttr", "connect"]
 
-#: The statements of each node type: (read, write, id key).
-_NODE_QUERIES: dict[str, tuple[str, str, str]] = {
-    NodeType.USER: ("pyg/user_features", "pyg/user_features_write", "userIds"),
-    NodeType.MOVIE: ("pyg/movie_features", "pyg/movie_features_write", "movieIds"),
+log = logging.getLogger(__name__)
+
+#: Per node type: (read, write, probe statement, id parameter, label).
+_NODE_QUERIES: dict[str, tuple[str, str, str, str, str]] = {
+    NodeType.USER: ("pyg/user_features", "pyg/user_features_write", "pyg/user_features_probe",
+                    "userIds", "User"),
+    NodeType.MOVIE: ("pyg/movie_features", "pyg/movie_features_write", "pyg/movie_features_probe",
+                     "movieIds", "Movie"),
+    NodeType.GENRE: ("pyg/genre_features", "pyg/genre_features_write", "pyg/genre_features_probe",
+                     "names", "Genre"),
 }
-_LABELS = {NodeType.USER: "User", NodeType.MOVIE: "Movie"}
 _WRITE_ROWS = 5_000
+_READ_ROWS = 20_000
 
 
-class StoreError(ReelGraphError, KeyError):
-    """The graph has no such edge type, node type or attribute."""
+class _Ids:
+    """Node index <-> raw id (userId, movieId or genre name) of one node type; ids sorted."""
 
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+    def __init__(self, raw: np.ndarray) -> None:
+        self.raw = raw
 
+    def __len__(self) -> int:
+        return len(self.raw)
 
-def _decode(values: list[Any], n: int, prop: str) -> np.ndarray:
-    """``[n, F]`` float32 from the property values: numbers, float lists or float32 bytes."""
-    if n and isinstance(values[0], bytes | bytearray):
-        widths = {len(v) for v in values}
-        if len(widths) != 1:
-            raise StoreError(f"node property {prop!r} holds byte strings of lengths "
-                             f"{sorted(widths)}; expected float32 vectors of one width")
-        return np.frombuffer(b"".join(values), dtype="<f4").reshape(n, -1).astype(np.float32)
-    try:
-        return np.asarray(values, dtype=np.float32).reshape(n, -1)
-    except (TypeError, ValueError):
-        raise StoreError(f"node property {prop!r} is not a number or a float list of one width "
-                         "on every node") from None
+    def index_of(self, ids: Sequence[Any]) -> np.ndarray:
+        """Sorted indices of those ``ids`` that are nodes of the map (others ignored)."""
+        if not len(ids):
+            return np.zeros(0, dtype=np.int64)
+        got = np.asarray(list(ids), dtype=None if self.raw.dtype.kind == "U" else np.int64)
+        pos = np.minimum(np.searchsorted(self.raw, got), max(len(self.raw) - 1, 0))
+        ok = self.raw[pos] == got if len(self.raw) else np.zeros(len(got), dtype=bool)
+        return np.unique(pos[ok]).astype(np.int64)
 
-
-class Neo4jGraphStore(GraphStore):
-    """The ReelGraph topology as CSC per edge type (see module docstring)."""
-
-    def __init__(self, edges: Mapping[EdgeType, tuple[np.ndarray, np.ndarray]],
-                 sizes: Mapping[str, int], edge_attrs: Mapping[EdgeType, np.ndarray] | None = None
-                 ) -> None:
-        super().__init__()
-        self.sizes = dict(sizes)
-        self._csc: dict[EdgeType, tuple[Tensor, Tensor]] = {}
-        self._attr: dict[EdgeType, Tensor] = {}
-        for et, (src, dst) in edges.items():
-            s, _, t = et
-            order = np.lexsort((src, dst))  # by destination, then source
-            row = torch.from_numpy(np.ascontiguousarray(src[order], dtype=np.int64))
-            counts = np.bincount(dst, minlength=self.sizes[t])
-            colptr = torch.from_numpy(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-            self._csc[et] = (row, colptr)
-            if edge_attrs is not None and et in edge_attrs:
-                self._attr[et] = torch.from_numpy(
-                    np.ascontiguousarray(edge_attrs[et][order], dtype=np.float32)).reshape(-1, 1)
-
-    # -- construction -------------------------------------------------------------------
-    @classmethod
-    def from_export(cls, export: Export, train: Interactions | None = None) -> Neo4jGraphStore:
-        """The topology of an export's RATED / IN_GENRE edges (only ``train``'s pairs if given).
-
-        ``train`` keeps held-out ratings out of message passing: pass the split's train
-        part when the store feeds a model that is evaluated on the rest.
-        """
-        inter = export.interactions if train is None else train
-        edges, attrs, genres = store_topology(inter, export.movies)
-        sizes = {NodeType.USER: inter.num_users, NodeType.MOVIE: inter.num_items,
-                 NodeType.GENRE: genres}
-        return cls(edges, sizes, attrs)
-
-    @classmethod
-    def pull(cls, driver: neo4j.Driver, selection: Selection | None = None, *,
-             database: str = "neo4j", progress: bool = False) -> tuple[Neo4jGraphStore, Export]:
-        """Pull the topology once from Neo4j; also returns the export (its IdMap, nodes)."""
-        from engine.graphdb.export import export_subgraph
-
-        export = export_subgraph(driver, selection, database=database, progress=progress)
-        return cls.from_export(export), export
-
-    # -- PyG GraphStore interface --------------------------------------------------------
-    def _attr_key(self, edge_attr: EdgeAttr) -> EdgeType:
-        et = edge_attr.edge_type
-        if et not in self._csc:
-            known = ", ".join(str(k) for k in self._csc)
-            raise StoreError(f"the graph has no edge type {et}; it has {known}")
-        return et
-
-    def _put_edge_index(self, edge_index: EdgeTensorType, edge_attr: EdgeAttr) -> bool:
-        raise StoreError("Neo4jGraphStore is read-only: its topology comes from Neo4j")
-
-    def _get_edge_index(self, edge_attr: EdgeAttr) -> EdgeTensorType | None:
-        et = self._attr_key(edge_attr)
-        row, colptr = self._csc[et]
-        if edge_attr.layout.value == "csc":
-            return row, colptr
-        if edge_attr.layout.value == "coo":
-            col = torch.repeat_interleave(torch.arange(colptr.numel() - 1), colptr.diff())
-            return row, col
-        raise StoreError(f"edge layout {edge_attr.layout.value!r} is not stored; use 'coo' or 'csc'")
-
-    def _remove_edge_index(self, edge_attr: EdgeAttr) -> bool:
-        raise StoreError("Neo4jGraphStore is read-only: its topology comes from Neo4j")
-
-    def get_all_edge_attrs(self) -> list[EdgeAttr]:
-        return [EdgeAttr(et, "csc", is_sorted=True, size=(self.sizes[et[0]], self.sizes[et[2]]))
-                for et in self._csc]
-
-    # -- extras ---------------------------------------------------------------------------
-    def edge_attr(self, edge_type: EdgeType) -> Tensor:
-        """``[E, 1]`` z-scored rating per edge, in CSC order (index it with a batch's ``e_id``)."""
-        if edge_type not in self._attr:
-            raise StoreError(f"edge type {edge_type} has no edge attribute (only {RATES} and {RATED_BY})")
-        return self._attr[edge_type]
+    def param(self, ids: np.ndarray) -> list[Any]:
+        return [str(v) for v in ids] if self.raw.dtype.kind == "U" else [int(v) for v in ids]
 
 
 class Neo4jFeatureStore(FeatureStore):
     """Node features read from Neo4j per batch (see module docstring).
 
     Args:
-        driver: an open Neo4j driver.
+        source: where the features live: :class:`Neo4jSettings` (picklable: use these for
+            ``num_workers > 0``; the password stays inside the settings object), an open
+            driver (this process only; workers then read the credentials from the
+            environment / ``.env``), or a :class:`DriverHandle`.
         idmap: node index <-> raw id (the export's; user/movie index ``i`` is node
             ``idmap.users[i]`` / ``idmap.movies[i]``).
         attrs: ``{(node_type, attr_name): node property}``; default: ``x`` of users and
-            movies is the ``trainFeatures`` property.
-        database: the Neo4j database.
+            movies is the ``trainFeatures`` property. Listed once the property exists.
+        database: the Neo4j database (default: the settings', else ``"neo4j"``).
+        genres: genre names by genre index (the export's ``genres``): genre nodes, and a
+            one-hot ``genre.x`` unless ``attrs`` maps ``("genre", "x")`` to a property.
+        graph_store: the pair's graph store: its edge ``timestamp`` / ``edge_attr`` become
+            edge-level attributes (what PyG's temporal samplers read).
     """
 
-    def __init__(self, driver: neo4j.Driver, idmap: IdMap, *,
-                 attrs: Mapping[tuple[str, str], str] | None = None,
-                 database: str = "neo4j") -> None:
-        super().__init__()
-        self.runner = Runner(driver, database)
+    def __init__(self, source: neo4j.Driver | Neo4jSettings | DriverHandle, idmap: IdMap, *,
+                 attrs: Mapping[tuple[str, str], str] | None = None, database: str | None = None,
+                 genres: Sequence[str] = (), graph_store: Neo4jGraphStore | None = None) -> None:
+        super().__init__(tensor_attr_cls=TensorAttr)
+        self.handle = source if isinstance(source, DriverHandle) else DriverHandle(source, database)
         self.idmap = idmap
+        self.graph_store = graph_store
+        self._ids = {NodeType.USER: _Ids(idmap.users), NodeType.MOVIE: _Ids(idmap.movies),
+                     NodeType.GENRE: _Ids(np.asarray(sorted(genres), dtype=str))}
         self.attrs = dict(attrs if attrs is not None else {
             (NodeType.USER, "x"): TRAIN_FEATURES, (NodeType.MOVIE, "x"): TRAIN_FEATURES})
         for (group, _), _prop in self.attrs.items():
             if group not in _NODE_QUERIES:
-                raise StoreError(f"node type {group!r} has no features in Neo4j; use 'user' or 'movie'")
-        self._dims: dict[tuple[str, str], int] = {}
+                raise StoreError(f"node type {group!r} has no features in Neo4j; use 'user', "
+                                 "'movie' or 'genre'")
+        self.one_hot = {(NodeType.GENRE, "x")} if genres and (NodeType.GENRE, "x") not in self.attrs \
+            else set()
+        self._layout: dict[tuple[str, str], Layout] = {}
+        self._present: dict[tuple[str, str], np.ndarray] = {}  # node indices holding it
+        self._count_lock = threading.Lock()
         self.fetches = 0  # queries sent (one per node type per batch)
 
-    def _raw_ids(self, group: str) -> np.ndarray:
-        return self.idmap.users if group == NodeType.USER else self.idmap.movies
+    @property
+    def runner(self) -> Runner:
+        """The query runner of this process (its own driver in a DataLoader worker)."""
+        return self.handle.runner()
 
-    def _key(self, attr: TensorAttr) -> tuple[str, str]:
+    # -- pickling (DataLoader workers): the handle keeps settings, not a driver -----------
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_count_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._count_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the driver the store opened in this process (a driver passed in stays open)."""
+        self.handle.close()
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Forget what is known of the graph's properties (after another process changed them)."""
+        self._layout.clear()
+        self._present.clear()
+
+    def _probe(self, key: tuple[str, str]) -> np.ndarray:
+        """Indices of the nodes holding ``key``'s property (one query, cached); infers its layout."""
+        if key not in self._present:
+            group = key[0]
+            _, _, probe, _, _ = _NODE_QUERIES[group]
+            rows = self.runner.read(probe, property=self.attrs[key])
+            ids, sample = (rows[0]["ids"], rows[0]["sample"]) if rows else ([], None)
+            self._present[key] = self._ids[group].index_of(ids)
+            if len(self._present[key]) and key not in self._layout:
+                self._layout[key] = infer_layout(sample, self.attrs[key])
+        return self._present[key]
+
+    def _exists(self, key: tuple[Any, Any]) -> bool:
+        if key in self.one_hot:
+            return True
+        if isinstance(key[0], tuple):
+            return self.graph_store is not None and key in self.graph_store.edge_tensor_attrs()
+        return key in self.attrs and len(self._probe(key)) > 0
+
+    def _key(self, attr: TensorAttr) -> tuple[Any, str]:
         key = (attr.group_name, attr.attr_name)
-        if key not in self.attrs:
-            known = ", ".join(f"{g}.{a}" for g, a in self.attrs)
-            raise StoreError(f"the feature store has no attribute {key[0]}.{key[1]}; it has {known}")
+        if not self._exists(key):
+            known = ", ".join(_name(a.group_name, a.attr_name) for a in self.get_all_tensor_attrs())
+            if key in self.attrs:
+                label = _NODE_QUERIES[key[0]][4]
+                raise StoreError(f"{_name(*key)} is the node property {self.attrs[key]!r}, which no "
+                                 f"{label} node holds yet (engine train --store neo4j writes "
+                                 f"{TRAIN_FEATURES!r}, put_tensor any); the store has {known or 'none'}")
+            raise StoreError(f"the feature store has no attribute {_name(*key)}; it has {known or 'none'}")
         return key
 
+    # -- PyG FeatureStore interface -------------------------------------------------------
+    def put_tensor(self, tensor: Any, *args: Any, **kwargs: Any) -> bool:
+        return super().put_tensor(tensor, *as_ours(args), **kwargs)
+
+    def get_tensor(self, *args: Any, convert_type: bool = False, **kwargs: Any) -> Any:
+        return super().get_tensor(*as_ours(args), convert_type=convert_type, **kwargs)
+
+    def multi_get_tensor(self, attrs: list[Any], convert_type: bool = False) -> list[Any]:
+        return super().multi_get_tensor([as_ours((a,))[0] for a in attrs], convert_type=convert_type)
+
+    def remove_tensor(self, *args: Any, **kwargs: Any) -> bool:
+        return super().remove_tensor(*as_ours(args), **kwargs)
+
+    def update_tensor(self, tensor: Any, *args: Any, **kwargs: Any) -> bool:
+        return super().update_tensor(tensor, *as_ours(args), **kwargs)
+
+    def get_tensor_size(self, *args: Any, **kwargs: Any) -> tuple[int, ...] | None:
+        return super().get_tensor_size(*as_ours(args), **kwargs)
+
+    def get_all_tensor_attrs(self) -> list[TensorAttr]:
+        out = [TensorAttr(g, a) for g, a in self.attrs if self._exists((g, a))]
+        out += [TensorAttr(g, a) for g, a in sorted(self.one_hot)]
+        if self.graph_store is not None:
+            out += [TensorAttr(et, name) for et, name in self.graph_store.edge_tensor_attrs()]
+        return out
+
     def _get_tensor(self, attr: TensorAttr) -> Tensor | None:
-        group, name = self._key(attr)
-        raw = self._raw_ids(group)
-        index = attr.index
-        if index is None or (isinstance(index, slice) and index == slice(None)):
-            idx = np.arange(len(raw))
-        elif isinstance(index, slice):
-            idx = np.arange(len(raw))[index]
-        else:
-            idx = torch.as_tensor(index).cpu().numpy().astype(np.int64)
-        read, _, key = _NODE_QUERIES[group]
-        prop = self.attrs[(group, name)]
+        key = self._key(attr)
+        group = key[0]
+        if isinstance(group, tuple):  # edge-level: the graph store's, in CSC order
+            assert self.graph_store is not None
+            full = self.graph_store.edge_tensor(group, key[1])
+            return _select(full, resolve_index(attr.index, full.shape[0], f"{group} edges"))
+        n = len(self._ids[group])
+        sel = resolve_index(attr.index, n, f"{group} nodes")
+        if key in self.one_hot:
+            return _select(torch.eye(n, dtype=torch.float32), sel)
+        if sel is None:
+            present = self._probe(key)  # every node holding the property, in index order
+            sel = present, (len(present),)
+        idx, lead = sel
+        return self._fetch(key, idx).reshape(*lead, *self._layout[key].shape)
+
+    def _fetch(self, key: tuple[str, str], idx: np.ndarray) -> Tensor:
+        """``[len(idx), *shape]`` rows of ``key`` for node indices ``idx`` (each node fetched once)."""
+        group = key[0]
+        read, _, _, param, label = _NODE_QUERIES[group]
+        prop, ids = self.attrs[key], self._ids[group]
+        layout = self._layout.get(key)
         if len(idx) == 0:
-            width = self._dims.get((group, name), 0)
-            return torch.zeros((0, width), dtype=torch.float32)
-        wanted, inverse = np.unique(raw[idx], return_inverse=True)  # each node fetched once
+            if layout is None:
+                self._probe(key)
+                layout = self._layout.get(key)
+            return layout.empty() if layout is not None else torch.zeros((0, 0))
+        wanted, inverse = np.unique(ids.raw[idx], return_inverse=True)
         parts = []
-        for lo, hi in spans(len(wanted), 20_000):
-            ids = wanted[lo:hi]
-            rows = self.runner.read(read, **{key: ids.tolist()}, property=prop)
-            self.fetches += 1
-            got_ids = np.asarray(rows[0]["ids"], dtype=np.int64) if rows else np.zeros(0, np.int64)
+        for lo, hi in spans(len(wanted), _READ_ROWS):
+            chunk = wanted[lo:hi]
+            rows = self.runner.read(read, **{param: ids.param(chunk)}, property=prop)
+            with self._count_lock:
+                self.fetches += 1
+            got = np.asarray(rows[0]["ids"] if rows else [], dtype=chunk.dtype)
             values = rows[0]["values"] if rows else []
-            order = np.argsort(got_ids, kind="stable")
-            if not np.array_equal(got_ids[order], ids) or len(values) != len(got_ids):
-                missing = sorted(set(ids.tolist()) - set(got_ids.tolist()))
-                what = (f"{_LABELS[group]} {missing[0]} is not in the graph" if missing else
-                        f"some {_LABELS[group]} nodes have no property {prop!r}")
+            order = np.argsort(got, kind="stable")
+            if not np.array_equal(got[order], chunk) or len(values) != len(got):
+                missing = sorted(set(chunk.tolist()) - set(got.tolist()))
+                what = (f"{label} {missing[0]!r} is not in the graph" if missing else
+                        f"some {label} nodes have no property {prop!r}")
                 raise StoreError(f"{what}; expected every node of the batch to have {prop!r} "
                                  "(engine train --store neo4j writes it)")
-            parts.append(_decode(values, len(got_ids), prop)[order])
-        return torch.from_numpy(np.concatenate(parts)[inverse])
+            if layout is None:
+                layout = self._layout.setdefault(key, infer_layout(values[0], prop))
+            parts.append(decode([values[i] for i in order], layout, prop))
+        return torch.cat(parts)[torch.from_numpy(inverse.reshape(-1))]
 
     def _multi_get_tensor(self, attrs: list[TensorAttr]) -> list[Tensor | None]:
         """One query per node type of the batch, the types fetched concurrently."""
-        if len(attrs) < 2:
+        remote = [i for i, a in enumerate(attrs) if (a.group_name, a.attr_name) in self.attrs]
+        if len(remote) < 2:
             return [self._get_tensor(a) for a in attrs]
-        with ThreadPoolExecutor(max_workers=min(len(attrs), 4)) as pool:
-            return list(pool.map(self._get_tensor, attrs))
+        self.handle.runner()  # open this process's driver before the threads share it
+        out: list[Tensor | None] = [None] * len(attrs)
+        with ThreadPoolExecutor(max_workers=min(len(remote), 4)) as pool:
+            futures = {i: pool.submit(self._get_tensor, attrs[i]) for i in remote}
+            for i, a in enumerate(attrs):
+                out[i] = futures[i].result() if i in futures else self._get_tensor(a)
+        return out
 
     def _put_tensor(self, tensor: Any, attr: TensorAttr) -> bool:
         group, name = attr.group_name, attr.attr_name
+        if not isinstance(name, str) or not name:
+            raise StoreError(f"put_tensor needs an attribute name: store[{group!r}, {name!r}, ...] "
+                             f"names none; use e.g. store[{group!r}, 'x', None] = tensor")
+        if isinstance(group, tuple):
+            raise StoreError(f"edge attributes of {group} come from Neo4j's RATED edges; the graph "
+                             "store is read-only")
         if group not in _NODE_QUERIES:
-            raise StoreError(f"node type {group!r} has no features in Neo4j; use 'user' or 'movie'")
-        prop = self.attrs.setdefault((group, name), TRAIN_FEATURES if name == "x" else name)
-        x = torch.as_tensor(tensor).detach().cpu().numpy().astype(np.float64)
-        raw = self._raw_ids(group)
-        idx = np.arange(len(raw)) if attr.index is None else \
-            torch.as_tensor(attr.index).cpu().numpy().astype(np.int64)
-        if x.shape[0] != len(idx):
-            raise StoreError(f"{group}.{name}: {x.shape[0]} rows for {len(idx)} nodes")
-        x = x.reshape(len(idx), -1).astype("<f4")
-        _, write, _ = _NODE_QUERIES[group]
-        for lo, hi in spans(len(idx), _WRITE_ROWS):  # float32 little-endian bytes per node
-            rows = [{"id": int(raw[i]), "x": x[j].tobytes()} for j, i in enumerate(idx[lo:hi], lo)]
+            raise StoreError(f"node type {group!r} has no features in Neo4j; use 'user', 'movie' "
+                             "or 'genre'")
+        key = (group, name)
+        if key in self.one_hot:
+            raise StoreError("genre.x is the one-hot of the genre index (computed, not stored); "
+                             "store genre features under another name")
+        ids = self._ids[group]
+        x = torch.as_tensor(tensor).detach().cpu()
+        sel = resolve_index(attr.index, len(ids), f"{group} nodes")
+        idx, lead = (np.arange(len(ids), dtype=np.int64), (len(ids),)) if sel is None else sel
+        if tuple(x.shape[:len(lead)]) != lead:
+            raise StoreError(f"{_name(*key)}: a tensor of shape {tuple(x.shape)} for an index "
+                             f"selecting {lead or 'one'} node(s)")
+        x = x.reshape(len(idx), *x.shape[len(lead):])
+        prop = self.attrs.setdefault(key, TRAIN_FEATURES if name == "x" else name)
+        values, layout = encode(x, prop)
+        if sel is not None and self._exists(key) and self._layout[key] != layout \
+                and len(np.setdiff1d(self._present[key], idx)):
+            old = self._layout[key]
+            raise StoreError(f"{_name(*key)} holds {old.dtype} rows of shape {old.shape} on other "
+                             f"nodes; a put of {layout.dtype} {layout.shape} rows would mix them "
+                             "(put every node, index=None, or remove it first)")
+        _, write, _, _, _ = _NODE_QUERIES[group]
+        for lo, hi in spans(len(idx), _WRITE_ROWS):
+            rows = [{"id": raw, "x": v} for raw, v in
+                    zip(ids.param(ids.raw[idx[lo:hi]]), values[lo:hi], strict=True)]
             self.runner.write(write, rows=rows, property=prop)
-        self._dims.pop((group, name), None)
+        self._layout[key] = layout
+        known = self._present.get(key)
+        self._present[key] = (np.arange(len(ids), dtype=np.int64) if sel is None else
+                              np.union1d(known, idx) if known is not None else np.unique(idx))
         return True
 
     def _remove_tensor(self, attr: TensorAttr) -> bool:
-        group, name = self._key(attr)
-        self.runner.autocommit("pyg/features_remove", label=_LABELS[group],
-                               property=self.attrs[(group, name)])
-        self._dims.pop((group, name), None)
+        key = (attr.group_name, attr.attr_name)
+        if isinstance(key[0], tuple) and self._exists(key):
+            raise StoreError(f"edge attributes of {key[0]} come from Neo4j's RATED edges; the graph "
+                             "store is read-only")
+        if key not in self.attrs or not self._exists(key):
+            return False
+        _, _, _, _, label = _NODE_QUERIES[key[0]]
+        self.runner.autocommit("pyg/features_remove", label=label, property=self.attrs[key])
+        self._present[key] = np.zeros(0, dtype=np.int64)
+        self._layout.pop(key, None)
         return True
 
     def _get_tensor_size(self, attr: TensorAttr) -> tuple[int, ...] | None:
-        group, name = self._key(attr)
-        n = len(self._raw_ids(group))
-        if (group, name) not in self._dims:
-            probe = self._get_tensor(TensorAttr(group, name, torch.arange(min(n, 1))))
-            self._dims[(group, name)] = int(probe.shape[1]) if probe is not None and n else 0
-        return (n, self._dims[(group, name)])
+        key = (attr.group_name, attr.attr_name)
+        if not self._exists(key):
+            return None
+        if isinstance(key[0], tuple):
+            assert self.graph_store is not None
+            full = self.graph_store.edge_tensor(key[0], key[1])
+            n = rows = int(full.shape[0])
+            shape: tuple[int, ...] = tuple(full.shape[1:])
+        elif key in self.one_hot:
+            n = rows = len(self._ids[key[0]])
+            shape = (n,)
+        else:
+            n, rows = len(self._ids[key[0]]), len(self._probe(key))  # index None: the holders
+            shape = self._layout[key].shape
+        sel = resolve_index(attr.index, n, f"{key[0]} rows")
+        return (rows, *shape) if sel is None else (*sel[1], *shape)
 
-    def get_all_tensor_attrs(self) -> list[TensorAttr]:
-        return [TensorAttr(group, name) for group, name in self.attrs]
+
+def _name(group: Any, name: Any) -> str:
+    return f"{group}.{name}"
 
 
-def connect(driver: neo4j.Driver, selection: Selection | None = None, *, database: str = "neo4j",
-            attrs: Mapping[tuple[str, str], str] | None = None
+def _select(full: Tensor, sel: tuple[np.ndarray, tuple[int, ...]] | None) -> Tensor:
+    if sel is None:
+        return full
+    idx, lead = sel
+    return full[torch.from_numpy(idx)].reshape(*lead, *full.shape[1:])
+
+
+def connect(source: neo4j.Driver | Neo4jSettings, selection: Selection | None = None, *,
+            database: str | None = None, attrs: Mapping[tuple[str, str], str] | None = None
             ) -> tuple[Neo4jFeatureStore, Neo4jGraphStore]:
-    """``(feature_store, graph_store)`` over the graph in Neo4j, for PyG's loaders."""
-    graph_store, export = Neo4jGraphStore.pull(driver, selection, database=database)
-    return Neo4jFeatureStore(driver, export.idmap, attrs=attrs, database=database), graph_store
+    """``(feature_store, graph_store)`` over the graph in Neo4j, for PyG's loaders.
+
+    ``source``: :class:`Neo4jSettings` (the stores open their own driver, in every
+    DataLoader worker too) or an open driver (single-process use; workers then connect
+    with the environment's settings). The topology is pulled once, here.
+    """
+    handle = DriverHandle(source, database)
+    graph_store, export = Neo4jGraphStore.pull(handle.driver(), selection, database=handle.database)
+    features = Neo4jFeatureStore(handle, export.idmap, attrs=attrs, genres=export.genres,
+                                 graph_store=graph_store)
+    features.get_all_tensor_attrs()  # probe which attributes exist, once, in this process
+    return features, graph_store
