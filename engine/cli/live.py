@@ -107,5 +107,8 @@ def refresh(app: AppContext, runs_dir: Path, watch: bool, interval_s: float, dur
         click.echo(f"refreshed {result.users} users of run {result.run_id} "
                    f"({result.personalised} personalised, {result.edges} RECOMMENDED edges) in "
                    f"{result.seconds:.1f}s (visible after {result.visible_seconds:.2f}s)")
+        if result.skipped:
+            click.echo(f"kept the lists of {len(result.skipped)} user(s) whose ratings could not be "
+                       f"folded in (e.g. user {result.skipped[0]}; see the warnings above)")
     else:
         click.echo(f"stopped watching; refreshed {result} users")

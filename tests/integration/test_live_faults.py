@@ -87,6 +87,7 @@ def test_a_poisoned_rating_cannot_stop_other_users_refresh(trained) -> None:  # 
 
     result = engine(settings, "refresh", "--runs", str(trained.runs), catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert "kept the lists of" in result.output, result.output  # user 15 at least, and says so
     rows = Reader(driver).recommend(good, K)
     assert {r["source"] for r in rows} == {"model:live"} and len(rows) == K, rows
     # the unreadable user keeps the list they had, and nothing else is broken

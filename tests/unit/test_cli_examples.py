@@ -1,5 +1,5 @@
-"""Every ``engine ...`` example line of ``--help`` and of the README names commands, options,
-models and model parameters that exist, with values the options accept.
+"""Every ``engine ...`` example line of ``--help``, of the README and of ``docs/*.md`` names
+commands, options, models and model parameters that exist, with values the options accept.
 
 Each line is parsed by click exactly as the shell would pass it (``shlex``), without running
 the command; a path that need not exist on this machine (``runs/RUN_ID``, ``my.zip``) is the
@@ -51,9 +51,15 @@ def help_examples() -> list[tuple[str, str]]:
     return out
 
 
-def readme_examples() -> list[tuple[str, str]]:
-    """``(where, line)`` of every ``engine ...`` command line in the README's code blocks."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def documents() -> list[Path]:
+    """The pages whose ``engine ...`` code-block lines are checked: the README and every docs page."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _block_examples(path: Path) -> list[tuple[str, str]]:
+    """``(where, line)`` of every ``engine ...`` command line in ``path``'s shell code blocks."""
+    where = path.relative_to(ROOT).as_posix()
+    text = path.read_text(encoding="utf-8")
     out = []
     for lang, block in re.findall(r"```([a-z]*)\n(.*?)```", text, flags=re.S):
         if lang not in ("", "bash", "sh", "console"):
@@ -61,8 +67,14 @@ def readme_examples() -> list[tuple[str, str]]:
         for line in block.splitlines():
             stripped = line.strip()
             if re.match(r"^([A-Z][A-Z0-9_]*=\S+\s+)*(\.venv/bin/)?engine\s", stripped):
-                out.append(("README.md", stripped))
+                out.append((where, stripped))
     return out
+
+
+def readme_examples() -> list[tuple[str, str]]:
+    """``(where, line)`` of every ``engine ...`` command line in the code blocks of the README
+    and of every ``docs/*.md`` page; ``where`` names the file (``README.md``, ``docs/training.md``)."""
+    return [example for path in documents() for example in _block_examples(path)]
 
 
 EXAMPLES = help_examples() + readme_examples()
@@ -120,4 +132,13 @@ def test_example_parses(where: str, line: str) -> None:
 
 
 def test_there_are_examples_everywhere() -> None:
-    assert len(help_examples()) >= 25 and len(readme_examples()) >= 20
+    examples = readme_examples()
+    per_file: dict[str, int] = {}
+    for where, _ in examples:
+        per_file[where] = per_file.get(where, 0) + 1
+    assert len(help_examples()) >= 25
+    assert per_file.get("README.md", 0) >= 15, per_file
+    # the command pages each show their commands in code blocks that this test parses
+    for page in ("loading", "training", "evaluation", "recommendations", "live-updates", "browser"):
+        assert per_file.get(f"docs/{page}.md", 0) >= 2, f"docs/{page}.md: {per_file}"
+    assert len(examples) >= 50, per_file
