@@ -210,14 +210,12 @@ def current_run(settings: Neo4jSettings) -> str | None:
     return str(rows[0]["id"]) if rows else None
 
 
-def writeback_underway(settings: Neo4jSettings, pid: int) -> bool:
+def writeback_underway(driver: Any, database: str, pid: int) -> bool:
     """Whether process ``pid`` holds the write-back lease (its write-back has started)."""
     try:
-        with connect(settings, verify=False) as driver:
-            rows, _, _ = driver.execute_query(
-                "MATCH (l:WritebackLease {name: 'writeback'}) RETURN l.owner AS owner",
-                database_=settings.database)
-    except Exception:  # noqa: BLE001
+        rows, _, _ = driver.execute_query(
+            "MATCH (l:WritebackLease {name: 'writeback'}) RETURN l.owner AS owner", database_=database)
+    except Exception:  # noqa: BLE001 - not yet: polled again
         return False
     return bool(rows) and f":{pid}:" in str(rows[0]["owner"])
 
@@ -233,9 +231,17 @@ def run_train(settings: Neo4jSettings, runs: Path, k: int, ledger: Ledger, t0: f
     proc = subprocess.Popen(engine_cmd("train", "--no-tune", "--top-k", str(k), "--no-progress",
                                        "--out", str(runs), "--wait"),
                             env=engine_env(settings), stdout=log, stderr=subprocess.STDOUT, text=True)
+    with log:
+        _await_train(settings, runs, proc, log, old, before, ledger, t0, kill, result)
+
+
+def _await_train(settings: Neo4jSettings, runs: Path, proc: subprocess.Popen[str], log: Any,
+                 old: set[str], before: str | None, ledger: Ledger, t0: float, kill: bool,
+                 result: dict[str, Any]) -> None:
     if kill:
-        while proc.poll() is None and not writeback_underway(settings, proc.pid):
-            time.sleep(0.02)
+        with connect(settings, verify=False) as driver:
+            while proc.poll() is None and not writeback_underway(driver, settings.database, proc.pid):
+                time.sleep(0.02)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()

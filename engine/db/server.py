@@ -207,7 +207,9 @@ class LocalServer:
         argument file (``@FILE``, mode 0600, deleted right after), see :func:`password_argfile`.
         neo4j-admin runs with umask 077, so the ``auth.ini`` it writes is 0600 from the start.
         """
-        if (self.home / "data" / "dbms" / "auth.ini").exists():
+        auth_ini = self.home / "data" / "dbms" / "auth.ini"
+        if auth_ini.exists():
+            auth_ini.chmod(0o600)  # servers created before it was private
             return
         password = os.environ.get("NEO4J_PASSWORD")
         generated = not password

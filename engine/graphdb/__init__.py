@@ -19,6 +19,7 @@ anywhere else.
 """
 
 from engine.graphdb.driver import (
+    STATEMENT_ERRORS,
     GraphConnectionError,
     GraphQueryError,
     connect,
@@ -30,6 +31,7 @@ from engine.graphdb.driver import (
 from engine.graphdb.runner import Runner, spans
 
 __all__ = [
+    "STATEMENT_ERRORS",
     "GraphConnectionError",
     "GraphQueryError",
     "Runner",

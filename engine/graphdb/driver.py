@@ -77,6 +77,11 @@ def _explain(settings: Neo4jSettings, exc: Exception) -> GraphConnectionError:
     )
 
 
+#: What the server raises for a statement it refused on the data it met (a type error, an
+#: arithmetic overflow): callers that isolate one bad row catch these without importing neo4j.
+STATEMENT_ERRORS: tuple[type[Exception], ...] = (ClientError,)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is the server's or the connection's (retrying the work may succeed)."""
     return isinstance(exc, TransientError | ServiceUnavailable | SessionExpired | IncompleteCommit)
@@ -92,7 +97,8 @@ class RetryNotice(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith("Transaction failed and will be retried"):
+        text = str(record.msg)
+        if "ransaction failed and will be retried" not in text:  # managed and auto-commit retries
             return True
         cause = record.args[-1] if isinstance(record.args, tuple) and record.args else None
         code = getattr(cause, "code", None) or type(cause).__name__

@@ -50,21 +50,36 @@ class LeaseLostError(ReelGraphError):
     """The write-back's lease expired or was taken over before it finished."""
 
 
+def _pid_namespace() -> str:
+    """This process's pid namespace (``ns<inode>``; ``""`` where /proc has none)."""
+    try:
+        return f"ns{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return ""
+
+
 def new_owner() -> str:
-    """``host:pid:random``: who holds a lease, readable in Neo4j Browser."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """``host:pid:ns<inode>.random``: who holds a lease, readable in Neo4j Browser.
+
+    The pid namespace tells two containers that share a hostname apart (host networking),
+    so a pid is only ever judged in the namespace it belongs to (:func:`holder_is_dead`).
+    """
+    ns = _pid_namespace()
+    return f"{socket.gethostname()}:{os.getpid()}:{ns + '.' if ns else ''}{secrets.token_hex(4)}"
 
 
 def holder_is_dead(owner: str) -> bool:
-    """Whether ``owner`` (``host:pid:random``) is a process of this host that no longer exists.
+    """Whether ``owner`` (:func:`new_owner`) is a process of this host that no longer exists.
 
     A killed writer's lease is then free at once; on another host, or when the pid is
     alive (or reused), the lease's expiry decides.
     """
     host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
+    pid, _, tail = rest.partition(":")
+    ns = _pid_namespace()
+    if (host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid()
+            or not ns or not tail.startswith(ns + ".")):
+        return False  # another machine or pid namespace (or an owner without one): expiry decides
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -65,7 +65,7 @@ from engine.graphdb.pyg_values import (
 )
 from engine.graphdb.pyg_worker import DriverHandle
 from engine.graphdb.runner import Runner, spans
-from engine.schema import TRAIN_FEATURES, NodeType
+from engine.schema import TRAIN_FEATURES, NodeType, Prop
 from engine.settings import Neo4jSettings
 
 __all__ = ["Neo4jFeatureStore", "Neo4jGraphStore", "StoreError", "TensorAttr", "connect"]
@@ -83,6 +83,18 @@ _NODE_QUERIES: dict[str, tuple[str, str, str, str, str]] = {
 }
 _WRITE_ROWS = 5_000
 _READ_ROWS = 20_000
+
+
+#: Properties the graph itself lives on (ids, loaded data, live and write-back state): readable
+#: through the store, never written or removed by it.
+_RESERVED = frozenset(v for k, v in vars(Prop).items() if k.isupper() and isinstance(v, str))
+
+
+def _writable(prop: str, key: tuple[Any, Any]) -> None:
+    if prop in _RESERVED:
+        raise StoreError(f"{_name(*key)} is the graph's own property {prop!r} (ids, loaded data or "
+                         "live state); the store reads it but never writes or removes it -- put "
+                         "your tensor under another name")
 
 
 class _Ids:
@@ -315,7 +327,9 @@ class Neo4jFeatureStore(FeatureStore):
             raise StoreError(f"{_name(*key)}: a tensor of shape {tuple(x.shape)} for an index "
                              f"selecting {lead or 'one'} node(s)")
         x = x.reshape(len(idx), *x.shape[len(lead):])
-        prop = self.attrs.setdefault(key, TRAIN_FEATURES if name == "x" else name)
+        prop = self.attrs.get(key, TRAIN_FEATURES if name == "x" else name)
+        _writable(prop, key)
+        self.attrs[key] = prop
         values, layout = encode(x, prop)
         if sel is not None and self._exists(key) and self._layout[key] != layout \
                 and len(np.setdiff1d(self._present[key], idx)):
@@ -342,6 +356,7 @@ class Neo4jFeatureStore(FeatureStore):
         if key not in self.attrs or not self._exists(key):
             return False
         _, _, _, _, label = _NODE_QUERIES[key[0]]
+        _writable(self.attrs[key], key)
         self.runner.autocommit("pyg/features_remove", label=label, property=self.attrs[key])
         self._present[key] = np.zeros(0, dtype=np.int64)
         self._layout.pop(key, None)

@@ -24,7 +24,16 @@ import numpy as np
 
 from engine.data.interactions import IdMap, Interactions
 from engine.errors import ReelGraphError
-from engine.graphdb import GraphConnectionError, Runner, is_transient, open_driver, spans, translate
+from engine.graphdb import (
+    STATEMENT_ERRORS,
+    GraphConnectionError,
+    GraphQueryError,
+    Runner,
+    is_transient,
+    open_driver,
+    spans,
+    translate,
+)
 from engine.graphdb.lease import Lease, LeaseLostError, hold
 from engine.graphdb.live import (
     GRACE_S,
@@ -59,6 +68,11 @@ class RefreshError(ReelGraphError):
 
 class NonFiniteScoresError(ReelGraphError):
     """A fold-in scored a user NaN or +inf; that user's list is left as it was."""
+
+
+#: Failures caused by one user's data or scores (isolated user by user); anything else is raised.
+_DATA_ERRORS: tuple[type[Exception], ...] = (NonFiniteScoresError, GraphQueryError, ValueError,
+                                             TypeError, ArithmeticError, *STATEMENT_ERRORS)
 
 
 def history_interactions(history: History, idmap: IdMap) -> Interactions:
@@ -209,13 +223,16 @@ class Refresher:
             self._refresh_users(live, users, out)
         except (NotCurrentError, LeaseLostError, GraphConnectionError):
             raise
-        except Exception as exc:  # noqa: BLE001 - isolated below, user by user
+        except _DATA_ERRORS as exc:  # a user's data or scores; anything else is a bug: raised
             cause = translate(exc)
             if isinstance(cause, GraphConnectionError) or is_transient(exc):
                 raise
             if len(users) > 1:
+                before = len(out.skipped)
                 for user in users:
                     self._refresh_isolated(live, [user], out)
+                if len(out.skipped) - before == len(users):
+                    raise  # every user fails alone too: not one bad row, a fault to report
                 return
             out.skipped.append(users[0])
             message = str(cause or exc).splitlines()[0] if str(cause or exc) else type(exc).__name__

@@ -55,15 +55,13 @@ def gate_record(model: str, task: str, valid: Mapping[str, float], baseline_valu
 
 def _passes(gate: Mapping[str, Any], model: str | None) -> bool:
     """Whether a stored verdict holds on its own numbers (a ``passed`` flag alone is not trusted)."""
-    value, base = gate.get("value"), gate.get("baselineValue")
-    if not _finite(value):
-        return False
-    if model is not None and model == gate.get("baseline"):
-        return True  # the baseline itself only has to score a finite metric
-    if not _finite(base):
-        return False
-    v, b = float(value), float(base)  # type: ignore[arg-type]
-    return v > b if gate.get("higherIsBetter", True) else v < b
+    metric = str(gate.get("metric", RANKING_METRIC))
+    value: Any = gate.get("value")
+    base: Any = gate.get("baselineValue")
+    again = gate_record(model or "", "rating" if metric == RATING_METRIC else "ranking",
+                        {metric: float(value) if _finite(value) else float("nan")},
+                        float(base) if _finite(base) else float("nan"), str(gate.get("baseline")))
+    return bool(again["passed"])
 
 
 def check_gate(metrics: Mapping[str, Any], run_id: str, *, model: str | None = None,

@@ -403,6 +403,14 @@ def test_only_existing_attributes_are_listed(small, neo4j_server) -> None:  # ty
         assert "\n" not in str(err.value)
         with pytest.raises(StoreError, match="read-only"):
             fs.put_tensor(torch.zeros(3), group_name=RATES, attr_name="timestamp", index=None)
+        # the graph's own properties are read, never overwritten or removed through the store
+        ids = fs["user", "userId", None]
+        for name in ("userId", "liveDigest", "ratingCount"):
+            with pytest.raises(StoreError, match="graph's own property"):
+                fs["user", name, None] = torch.zeros(gs.sizes["user"], dtype=torch.long)
+        with pytest.raises(StoreError, match="graph's own property"):
+            fs.remove_tensor("user", "userId", None)
+        assert torch.equal(fs["user", "userId", None], ids)
     finally:
         fs.close()
 

@@ -58,3 +58,25 @@ def test_the_drivers_retry_warning_becomes_one_info_line(caplog: pytest.LogCaptu
             "(Neo.TransientError.Transaction.DeadlockDetected); the driver retried it") in messages
     assert not any("will be retried" in m for _, m in messages)
     assert (logging.WARNING, "something else") in messages
+
+
+def test_a_killed_lease_holder_of_this_host_is_dead_and_no_other() -> None:
+    import subprocess
+
+    from engine.graphdb.lease import holder_is_dead, new_owner
+
+    mine = new_owner()
+    host, _, rest = mine.partition(":")
+    _, _, tail = rest.partition(":")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert not holder_is_dead(mine)  # this very process
+    assert holder_is_dead(f"{host}:{gone.pid}:{tail}")  # same host and pid namespace, exited
+    assert not holder_is_dead(f"{host}:{gone.pid}:abcd1234")  # no namespace: expiry decides
+    assert not holder_is_dead(f"other-host:{gone.pid}:{tail}")
+    alive = subprocess.Popen(["sleep", "5"])
+    try:
+        assert not holder_is_dead(f"{host}:{alive.pid}:{tail}")
+    finally:
+        alive.kill()
+        alive.wait()

@@ -278,7 +278,8 @@ class TorchNeighborSampler(NeighborSampler):
                 digest.update(part.detach().cpu().contiguous().numpy().tobytes())
             digest.update(b"|")
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int.from_bytes(digest.digest(), "little") & (2**63 - 1))
+            # the CPU generator only: torch.manual_seed would also reseed (and not restore) CUDA
+            torch.default_generator.manual_seed(int.from_bytes(digest.digest(), "little") & (2**63 - 1))
             yield
 
     def sample_from_nodes(self, inputs: Any) -> Any:
