@@ -19,6 +19,7 @@ from engine import __version__
 from engine.cli.common import AppContext, EngineGroup
 from engine.cli.db import db
 from engine.cli.demo import demo
+from engine.cli.explore import explore
 from engine.cli.live import rate, refresh
 from engine.cli.load import load
 from engine.cli.recommend import explain, recommend, similar, writeback
@@ -54,7 +55,7 @@ def cli(ctx: click.Context, uri: str | None, user: str | None, database: str | N
 
 
 for command in (db, demo, load, recommend, similar, explain, writeback, train, evaluate, models, viz,
-                rate, refresh):
+                rate, refresh, explore):
     cli.add_command(command)
 
 
