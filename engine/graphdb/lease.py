@@ -51,7 +51,7 @@ class LeaseLostError(ReelGraphError):
 
 
 def _pid_namespace() -> str:
-    """This process's pid namespace (``ns<inode>``; ``""`` where /proc has none)."""
+    """The pid namespace of this process (``ns<inode>``; ``""`` where /proc has none)."""
     try:
         return f"ns{os.stat('/proc/self/ns/pid').st_ino}"
     except OSError:

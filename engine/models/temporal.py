@@ -272,7 +272,7 @@ class TemporalGraphFilter(GraphFilterCF):
 
     def _load_state(self, state: Mapping[str, np.ndarray]) -> None:
         super()._load_state(state)
-        self.transition = np.asarray(state["transition"], dtype=np.float32)
+        self.transition = np.ascontiguousarray(state["transition"], dtype=np.float32)  # no copy per fold-in
         self.seq_items = state["seq_items"].astype(np.int64)
         shape = (self.num_users, self.num_items)
         self.profile = _csr_load("profile", state, shape)

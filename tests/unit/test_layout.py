@@ -33,6 +33,8 @@ LAYERS: dict[str, set[str]] = {
     "engine.viz": {"engine.errors", "engine.evaluate", "engine.graphdb", "engine.models",
                    "engine.training"},
     "loader": {"engine.errors", "engine.settings", "engine.schema", "engine.graphdb"},
+    "engine.explore": {"engine.errors", "engine.settings", "engine.data", "engine.graphdb",
+                       "engine.jobs"},
 }
 
 
