@@ -78,12 +78,21 @@ def test_third_party_imports_are_declared_dependencies(dist: Path) -> None:
     (wheel,) = dist.glob("reelgraph-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-        requires = {re.split(r"[ ;<>=!\[]", line.split(":", 1)[1].strip())[0].lower().replace("_", "-")
-                    for line in zf.read(meta).decode().splitlines()
-                    if line.startswith("Requires-Dist:") and "extra ==" not in line}
+        lines = [line for line in zf.read(meta).decode().splitlines() if line.startswith("Requires-Dist:")]
+
+    def names(keep: str | None) -> set[str]:
+        return {re.split(r"[ ;<>=!\[]", line.split(":", 1)[1].strip())[0].lower().replace("_", "-")
+                for line in lines
+                if (f"extra == \"{keep}\"" in line if keep else "extra ==" not in line)}
+
+    core = names(None)
+    # an optional feature's package may import what its extra declares (and only that)
+    optional = {ROOT / "engine" / "explore": names("explore")}
     provided = metadata.packages_distributions()
     missing = set()
     for path in [p for pkg in ("engine", "loader") for p in (ROOT / pkg).rglob("*.py")]:
+        requires = core | next((extra for where, extra in optional.items() if path.is_relative_to(where)),
+                               set())
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
